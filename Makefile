@@ -1,0 +1,34 @@
+# genlab: `make train` trains the default experiment, `make test` runs the test suite.
+# Both create .venv when missing and install PyTorch first (TORCH_SPEC picks the build), then genlab.
+VENV ?= .venv
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+SHARED_DATA := $(abspath ../shared/data)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.genlab-installed
+
+.PHONY: install train test test-slow clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	@# pin the torch just installed so no dependency can swap it for another build
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install -q -c $(VENV)/constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+train: install
+	$(BIN)/genlab-train $(ARGS)
+
+test: install
+	bash scripts/setup_test_services.sh
+	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: install
+	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+clean:
+	rm -rf outputs .pytest_cache

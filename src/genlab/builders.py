@@ -1,0 +1,83 @@
+"""Builds callbacks, loggers and the Trainer from a composed config, adding the always-on parts."""
+from pathlib import Path
+
+from hydra.utils import instantiate
+from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+
+from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
+from genlab.callbacks.graceful_interrupt import GracefulInterrupt, RunInterrupted
+from genlab.checkpoints import find_last_checkpoint
+from genlab.loggers.run_csv import RunCSVLogger
+
+
+def plain_config(cfg: DictConfig) -> dict:
+    """The resolved config as plain Python containers (what checkpoints and loggers store)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+
+
+def instantiate_group(group: DictConfig | None) -> list:
+    """Instantiate every `_target_` entry of a config group dict, skipping entries set to null."""
+    if not group:
+        return []
+    return [instantiate(node, _convert_="all") for node in group.values() if node is not None and "_target_" in node]
+
+
+def build_callbacks(cfg: DictConfig) -> list[Callback]:
+    """Configured callbacks plus the always-on checkpoint metadata and graceful interrupt."""
+    run_dir = Path(cfg.paths.run_dir)
+    return [
+        *instantiate_group(cfg.get("callbacks")),
+        CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
+        GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
+    ]
+
+
+def build_loggers(cfg: DictConfig) -> list[Logger]:
+    """The always-on CSV logger (`<run_dir>/metrics.csv`) plus the configured ones."""
+    return [RunCSVLogger(cfg.paths.run_dir), *instantiate_group(cfg.get("logger"))]
+
+
+def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, _convert_="all")
+
+
+def finish_loggers(loggers: list[Logger]) -> None:
+    """Close logger runs at the end of every job (a wandb run left open is reused by the next job)."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger.experiment.finish()
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """`ckpt_path=last` (or `resume=` alone) → the run's newest last.ckpt; other values pass through."""
+    ckpt_path, resume = cfg.get("ckpt_path"), cfg.get("resume")
+    if resume and ckpt_path in (None, "last"):
+        return str(find_last_checkpoint(resume))
+    return ckpt_path
+
+
+def fit(trainer: Trainer, model, datamodule, ckpt_path: str | None) -> None:
+    """trainer.fit, turning a handled SIGINT/SIGTERM into RunInterrupted (Lightning exits 0 on SIGTERM)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    interrupt = next(cb for cb in trainer.callbacks if isinstance(cb, GracefulInterrupt))
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        interrupt.received = interrupt.received or 15
+    interrupt.raise_if_interrupted()
+
+
+def best_checkpoint(trainer: Trainer) -> str | None:
+    """The best checkpoint ModelCheckpoint kept this run, if any (else test the weights in memory)."""
+    callback = trainer.checkpoint_callback
+    return (callback.best_model_path or None) if callback is not None else None
+
+
+def scalar_metrics(metrics: dict) -> dict[str, float]:
+    """Lightning's callback metrics as plain floats."""
+    return {name: float(value) for name, value in metrics.items() if getattr(value, "numel", lambda: 1)() == 1}

@@ -1,0 +1,1 @@
+"""Lightning callbacks genlab adds to every run (configured in conf/callbacks/)."""

@@ -1,0 +1,77 @@
+"""Checkpoints: atomic writes, safe (weights_only) reads, and rebuilding a module from one."""
+import io
+import pickle
+from pathlib import Path
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from omegaconf import OmegaConf
+
+from genlab.errors import CheckpointError
+from genlab.runs.atomic import write_atomic
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes to a temp file then renames (a crash never leaves a torn checkpoint); always reads weights_only."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        write_atomic(Path(path), buffer.getvalue())
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return read_checkpoint(path, map_location=map_location)
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """Load a checkpoint with `weights_only=True`: tensors and plain containers only, never arbitrary code."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).split("\n")[0]
+        raise CheckpointError(f"refusing to load {path}: not a plain weights checkpoint ({reason})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {str(error).splitlines()[0]}") from None
+
+
+def genlab_metadata(checkpoint: dict, path) -> dict:
+    """The `genlab` block every genlab checkpoint carries (config, data description, version, run_id)."""
+    meta = checkpoint.get("genlab") if isinstance(checkpoint, dict) else None
+    if not meta or "config" not in meta:
+        raise CheckpointError(f"{path} is not a genlab checkpoint (no 'genlab' metadata in it)")
+    return meta
+
+
+def build_module(model_config, checkpoint: dict, path):
+    """Instantiate the LightningModule described by `model_config` and load the checkpoint's weights into it."""
+    from hydra.utils import instantiate
+
+    module = instantiate(model_config, _convert_="all")
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{path} does not fit model {model_config.get('_target_')}: {str(error).splitlines()[0]}"
+        ) from None
+    return module.eval()
+
+
+def load_module(path, map_location="cpu"):
+    """A trained module from a checkpoint alone, with `.genlab_config` and `.data_description` attached."""
+    checkpoint = read_checkpoint(path, map_location=map_location)
+    meta = genlab_metadata(checkpoint, path)
+    module = build_module(OmegaConf.create(meta["config"]["model"]), checkpoint, path)
+    module.genlab_config = meta["config"]
+    module.data_description = meta["data"]
+    return module
+
+
+def find_last_checkpoint(run_dir) -> Path:
+    """The newest `last*.ckpt` of a run dir; one-line error when the run has none."""
+    candidates = sorted(Path(run_dir, "checkpoints").glob("last*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise CheckpointError(f"resume={run_dir}: no checkpoints/last.ckpt to resume from")
+    return candidates[-1]

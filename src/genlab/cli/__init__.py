@@ -1,0 +1,1 @@
+"""Command-line plumbing shared by genlab-train/eval/sample."""

@@ -1,0 +1,58 @@
+"""Runs a genlab Hydra app (train/eval/sample) over the project's config tree."""
+import functools
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from genlab.cli import errors
+from genlab.config.resolvers import register_resolvers
+from genlab.config.schema import register_schemas
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
+QUIET_WARNINGS = (
+    r".*isinstance\(treespec, LeafSpec\)",  # Lightning 2.6 internals vs torch 2.13
+    r".*flops_per_batch",  # ThroughputMonitor: genlab logs samples/s, not FLOPs
+)
+
+
+def add_user_module_dirs() -> None:
+    """Directories in GENLAB_CONFIG_PATH hold user configs (see the search-path plugin) and their modules."""
+    for directory in filter(None, os.environ.get("GENLAB_CONFIG_PATH", "").split(os.pathsep)):
+        if directory not in sys.path:
+            sys.path.append(os.path.abspath(directory))
+
+
+def reporting_user_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """In a single run, print user errors as one line here (Hydra would add a line of its own)."""
+
+    @functools.wraps(task)
+    def run(cfg: DictConfig) -> Any:
+        try:
+            return task(cfg)
+        except Exception as error:  # noqa: BLE001 - report_and_exit re-raises what is not a user error
+            if HydraConfig.get().mode != RunMode.RUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            errors.report_and_exit(error)
+
+    return run
+
+
+def run_app(config_name: str, task: Callable[[DictConfig], Any]) -> None:
+    """Parse the command line with Hydra and run `task`; user errors exit 2 with one line."""
+    if not CONFIG_DIR.is_dir():
+        sys.exit(f"genlab: config tree not found at {CONFIG_DIR}; install genlab from its checkout (pip install -e .)")
+    errors.install()
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    register_resolvers()
+    register_schemas()
+    add_user_module_dirs()
+    app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
+    app(reporting_user_errors(task))()

@@ -1,0 +1,1 @@
+"""Config layer: schema, resolvers and checks that run before any heavy import."""

@@ -1,0 +1,66 @@
+"""Typed schema of the top-level keys, registered in Hydra's ConfigStore (wrong types fail at compose time)."""
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class PathsConfig:
+    data_dir: str = MISSING
+    output_dir: str = MISSING
+    cache_dir: str = MISSING
+    run_dir: str = MISSING
+
+
+@dataclass
+class MetricsConfig:
+    num_samples: int = 64
+    every_n_epochs: int = 1
+
+
+@dataclass
+class CommonConfig:
+    task_name: str = MISSING
+    run_id: str = MISSING
+    seed: int = 12345
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    data: Any = MISSING
+    model: Any = MISSING
+
+
+@dataclass
+class TrainConfig(CommonConfig):
+    tags: list[str] = field(default_factory=list)
+    train: bool = True
+    test: bool = True
+    ckpt_path: Optional[str] = None
+    resume: Optional[str] = None
+    optimized_metric: Optional[str] = None
+    trainer: Any = MISSING
+    logger: Any = None
+    callbacks: Any = None
+
+
+@dataclass
+class EvalConfig(CommonConfig):
+    ckpt_path: str = MISSING
+    split: str = "test"
+    trainer: Any = MISSING
+
+
+@dataclass
+class SampleConfig(CommonConfig):
+    ckpt_path: str = MISSING
+    num_samples: int = 64
+    class_label: Optional[int] = None
+
+
+def register_schemas() -> None:
+    """Make `genlab_{train,eval,sample}_schema` available to the primary configs' defaults lists."""
+    store = ConfigStore.instance()
+    store.store(name="genlab_train_schema", node=TrainConfig)
+    store.store(name="genlab_eval_schema", node=EvalConfig)
+    store.store(name="genlab_sample_schema", node=SampleConfig)

@@ -1,0 +1,23 @@
+"""Rebuilds a run's config from a checkpoint, applying the current command line's overrides on top."""
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+STORED_GROUPS = ("data", "model", "metrics")
+
+
+def overridden_keys(overrides: list[str]) -> list[str]:
+    """Keys (or group names) set on the command line, e.g. ['ckpt_path', 'data.batch_size', 'trainer']."""
+    return [override.key_or_group for override in OverridesParser.create().parse_overrides(overrides)]
+
+
+def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed."""
+    merged = cfg.copy()
+    with open_dict(merged):
+        for group in STORED_GROUPS:
+            if group in stored:
+                merged[group] = OmegaConf.create(stored[group])
+        for key in overridden_keys(overrides):
+            if key.split(".")[0] in STORED_GROUPS:
+                OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False, force_add=True)
+    return merged

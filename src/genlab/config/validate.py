@@ -1,0 +1,64 @@
+"""Value checks that run before torch/Lightning are imported, so bad input fails in well under a second."""
+from dataclasses import fields
+
+from omegaconf import DictConfig, OmegaConf
+
+from genlab.config.schema import EvalConfig, SampleConfig, TrainConfig
+from genlab.errors import ConfigError
+
+KNOWN_TOP_LEVEL_KEYS = {field.name for schema in (TrainConfig, EvalConfig, SampleConfig) for field in fields(schema)}
+
+POSITIVE_KEYS = (
+    "metrics.num_samples",
+    "metrics.every_n_epochs",
+    "num_samples",
+    "data.batch_size",
+    "data.image_size",
+    "model.lr",
+    "model.lr_d",
+    "model.latent_dim",
+    "model.g_width",
+    "model.d_width",
+)
+GPU_ONLY_PRECISIONS = ("16", "16-mixed", "16-true")
+
+
+def require_positive(cfg: DictConfig, key: str) -> None:
+    """Raise ConfigError naming `key` when it is set but not a positive number."""
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{key} must be a positive number, got {value!r}")
+
+
+def check_precision(cfg: DictConfig) -> None:
+    """16-bit precision needs a GPU: Lightning would silently turn it into bf16 on CPU."""
+    precision = str(OmegaConf.select(cfg, "trainer.precision", default="32"))
+    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default="auto")
+    if precision in GPU_ONLY_PRECISIONS and accelerator == "cpu":
+        raise ConfigError(
+            f"trainer.precision={precision} needs a GPU (trainer.accelerator=cpu); use 32-true or bf16-mixed on CPU"
+        )
+
+
+def check_resume(cfg: DictConfig) -> None:
+    """`ckpt_path=last` means the last checkpoint of the run named by `resume=<run_dir>`."""
+    if cfg.get("ckpt_path") == "last" and not cfg.get("resume"):
+        raise ConfigError("ckpt_path=last needs resume=<run_dir> naming the run to continue")
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Top-level keys added with `+key=...` must still be keys genlab knows."""
+    unknown = sorted(set(cfg.keys()) - KNOWN_TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown config key '{unknown[0]}'; top-level keys are: {', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))}")
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Fail fast, with one line naming the key, on values no model or dataset can use."""
+    check_known_keys(cfg)
+    for key in POSITIVE_KEYS:
+        require_positive(cfg, key)
+    check_precision(cfg)
+    check_resume(cfg)

@@ -1,0 +1,1 @@
+"""Datasets as LightningDataModules: in-memory labelled images scaled to [-1, 1]."""

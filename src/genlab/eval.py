@@ -1,0 +1,49 @@
+"""genlab-eval: test a checkpoint on its stored data split; `ckpt_path=` is all it needs."""
+import json
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from genlab.cli.app import run_app
+from genlab.config.validate import validate_config
+from genlab.errors import ConfigError
+
+SPLITS = ("test", "val")
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Rebuild data and model from the checkpoint (plus overrides), run the split, write eval_metrics.json."""
+    validate_config(cfg)
+    if cfg.split not in SPLITS:
+        raise ConfigError(f"split={cfg.split} is not one of: {', '.join(SPLITS)}")
+    from hydra.utils import instantiate
+    from lightning.pytorch import seed_everything
+
+    from genlab.builders import scalar_metrics
+    from genlab.checkpoints import build_module, genlab_metadata, read_checkpoint
+    from genlab.loggers.run_csv import RunCSVLogger
+    from genlab.config.stored import merge_stored_config
+    from genlab.runs.atomic import write_json_atomic
+
+    checkpoint = read_checkpoint(cfg.ckpt_path)
+    config = merge_stored_config(genlab_metadata(checkpoint, cfg.ckpt_path)["config"], cfg, HydraConfig.get().overrides.task)
+    seed_everything(config.seed, workers=True)
+    datamodule = instantiate(config.data, _convert_="all")
+    model = build_module(config.model, checkpoint, cfg.ckpt_path)
+    run_dir = Path(cfg.paths.run_dir)
+    trainer = instantiate(config.trainer, logger=RunCSVLogger(str(run_dir)), callbacks=[], _convert_="all")
+    run = trainer.test if cfg.split == "test" else trainer.validate
+    run(model, datamodule=datamodule)
+    metrics = scalar_metrics(trainer.callback_metrics)
+    write_json_atomic(run_dir / "eval_metrics.json", {"ckpt_path": str(cfg.ckpt_path), "split": cfg.split, "metrics": metrics})
+    print(f"evaluated {cfg.ckpt_path} on the {cfg.split} split; metrics in {run_dir / 'eval_metrics.json'}")
+    return metrics
+
+
+def main() -> None:
+    run_app("eval", evaluate)
+
+
+if __name__ == "__main__":
+    main()

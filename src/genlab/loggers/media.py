@@ -1,0 +1,13 @@
+"""Send images to whichever loggers can show them (TensorBoard, wandb); the CSV logger cannot."""
+import numpy as np
+
+
+def log_image(loggers, key: str, image: np.ndarray, step: int) -> None:
+    """Log a uint8 (H, W, C) image under `key` to every logger that displays images."""
+    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(key, image, global_step=step, dataformats="HWC")
+        elif isinstance(logger, WandbLogger):
+            logger.log_image(key=key, images=[image], step=step)

@@ -1,0 +1,1 @@
+"""Pure torch networks (no Lightning): shared by the LightningModules, benchmarks and samplers."""

@@ -1,0 +1,1 @@
+"""Run lifecycle: identity, run_info.json, heartbeat, final status."""

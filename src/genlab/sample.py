@@ -1,0 +1,39 @@
+"""genlab-sample: draw samples from a checkpoint into `samples.npz` and `grid.png`."""
+import io
+from pathlib import Path
+
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from genlab.cli.app import run_app
+from genlab.config.validate import validate_config
+
+
+def sample(cfg: DictConfig) -> Path:
+    """Rebuild the generator from the checkpoint (plus overrides) and write `num_samples` images."""
+    validate_config(cfg)
+    from genlab.checkpoints import build_module, genlab_metadata, read_checkpoint
+    from genlab.config.stored import merge_stored_config
+    from genlab.images import make_grid, save_png
+    from genlab.runs.atomic import write_atomic
+
+    checkpoint = read_checkpoint(cfg.ckpt_path)
+    config = merge_stored_config(genlab_metadata(checkpoint, cfg.ckpt_path)["config"], cfg, HydraConfig.get().overrides.task)
+    model = build_module(config.model, checkpoint, cfg.ckpt_path)
+    images = model.sample(cfg.num_samples, seed=cfg.seed, class_label=cfg.class_label)
+    run_dir = Path(cfg.paths.run_dir)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=images)
+    write_atomic(run_dir / "samples.npz", buffer.getvalue())
+    save_png(make_grid(images), run_dir / "grid.png")
+    print(f"wrote {len(images)} samples to {run_dir / 'samples.npz'} and {run_dir / 'grid.png'}")
+    return run_dir
+
+
+def main() -> None:
+    run_app("sample", sample)
+
+
+if __name__ == "__main__":
+    main()

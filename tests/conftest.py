@@ -1,0 +1,77 @@
+"""Shared fixtures: isolated output dirs, and running genlab's real CLI in-process or as a subprocess."""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR", REPO.parent / "shared" / "data"))
+FAST = ["trainer.max_epochs=2", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "metrics.num_samples=16"]
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def output_dir(tmp_path, monkeypatch) -> Path:
+    """Every run of the test writes under a fresh directory (GENLAB_OUTPUT_DIR)."""
+    out = tmp_path / "outputs"
+    monkeypatch.setenv("GENLAB_OUTPUT_DIR", str(out))
+    return out
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch, output_dir):
+    """Run `genlab-{train,eval,sample} args...` in this process, as the console script would."""
+
+    def run(command: str, *args: str) -> CliResult:
+        from genlab import eval as eval_app, sample as sample_app, train as train_app
+
+        main = {"train": train_app.main, "eval": eval_app.main, "sample": sample_app.main}[command]
+        monkeypatch.setattr(sys, "argv", [f"genlab-{command}", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def run_subprocess(command: str, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a genlab console script in a fresh interpreter (for signals, imports, exit codes)."""
+    return subprocess.run(
+        [sys.executable, "-m", f"genlab.{command}", *args],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO,
+    )
+
+
+def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
+    """Run dirs of a task, oldest first."""
+    return sorted((output_dir / task_name / "runs").glob("*_*"))
+
+
+def read_run_info(run_dir: Path) -> dict:
+    return json.loads((run_dir / "run_info.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """One short dcgan_digits run shared by the eval/sample/load tests (trained in a subprocess)."""
+    out = tmp_path_factory.mktemp("trained") / "outputs"
+    result = run_subprocess("train", *FAST, env={"GENLAB_OUTPUT_DIR": str(out)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = run_dirs(out)
+    return run_dir

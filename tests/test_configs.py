@@ -1,0 +1,49 @@
+"""Every experiment, debug and trainer config composes and runs a real batch (not only composes)."""
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SHARED_DATA, read_run_info
+
+CONF = REPO / "conf"
+NEEDS_MNIST = {"dcgan_mnist"}
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_experiment_runs_one_fast_dev_run_batch(run_cli, output_dir, experiment):
+    if experiment in NEEDS_MNIST and not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"{SHARED_DATA}/mnist is absent")
+    result = run_cli("train", f"experiment={experiment}", "debug=fdr", f"paths.data_dir={SHARED_DATA}")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    assert read_run_info(run_dir)["status"] == "completed"
+
+
+@pytest.mark.parametrize("debug", options("debug"))
+def test_debug_config_runs(run_cli, output_dir, debug):
+    result = run_cli("train", f"debug={debug}", "callbacks.rich_progress_bar=null")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    assert read_run_info(run_dir)["status"] == "completed"
+    if debug == "profiler":
+        assert list(run_dir.glob("*profile*.txt"))
+
+
+@pytest.mark.parametrize("trainer", ["default", "cpu"])
+def test_single_process_trainer_configs_run_one_batch(run_cli, trainer):
+    assert run_cli("train", f"trainer={trainer}", "debug=fdr").exit_code == 0
+
+
+@pytest.mark.parametrize("logger", options("logger"))
+def test_logger_configs_run_one_batch_offline(run_cli, output_dir, logger, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    result = run_cli("train", f"logger={logger}", "debug=limit", "callbacks.rich_progress_bar=null")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    assert (run_dir / "metrics.csv").is_file()
+    assert (run_dir / "tensorboard").is_dir() == (logger in ("tensorboard", "many"))
+    assert (run_dir / "wandb").is_dir() == (logger in ("wandb", "many"))

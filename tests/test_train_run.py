@@ -1,0 +1,46 @@
+"""Specification of a genlab-train run: its directory, files, status, metrics and step semantics."""
+import csv
+
+import torch
+
+from conftest import FAST, read_run_info, run_dirs
+
+
+def test_short_dcgan_digits_run_writes_checkpoints_samples_metrics_and_completed_run_info(run_cli, output_dir):
+    result = run_cli("train", *FAST)
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = run_dirs(output_dir)
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert list((run_dir / "checkpoints").glob("best-*.ckpt"))
+    assert sorted(p.name for p in (run_dir / "samples").glob("*.png")) == ["epoch_000.png", "epoch_001.png"]
+    assert (run_dir / ".hydra" / "config.yaml").is_file() and (run_dir / "config_tree.log").is_file()
+    rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
+    assert any(row.get("train/g_loss") for row in rows) and any(row.get("val/d_loss") for row in rows)
+    info = read_run_info(run_dir)
+    assert info["status"] == "completed" and info["error"] is None
+    assert info["run_id"] in run_dir.name and run_dir.name.startswith(info["start_time"][:10])
+    assert {"torch", "lightning", "hydra-core", "torchmetrics"} <= set(info["versions"])
+    assert {"sha", "dirty"} <= set(info["git"]) and info["pid"] > 0 and info["host"]
+    assert info["heartbeat"] and info["end_time"] and "test/d_loss" in info["final_metrics"]
+
+
+def test_gan_step_is_one_generator_update_so_max_steps_10_means_10_updates_of_each_network(run_cli, output_dir):
+    result = run_cli("train", "trainer.max_steps=10", "trainer.max_epochs=-1", "test=false",
+                     "callbacks.rich_progress_bar=null", "trainer.log_every_n_steps=1")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = run_dirs(output_dir)
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 10
+    generator_state, discriminator_state = (opt["state"][0] for opt in checkpoint["optimizer_states"])
+    assert int(generator_state["step"]) == 10 and int(discriminator_state["step"]) == 10
+    logged_steps = [int(row["step"]) for row in csv.DictReader(open(run_dir / "metrics.csv")) if row.get("train/g_loss")]
+    assert logged_steps == list(range(10))
+
+
+def test_two_runs_in_the_same_second_get_different_run_dirs(run_cli, output_dir):
+    for _ in range(2):
+        assert run_cli("train", "debug=fdr", "task_name=same").exit_code == 0
+    dirs = run_dirs(output_dir, "same")
+    assert len(dirs) == 2 and dirs[0] != dirs[1]
+    ids = {read_run_info(d)["run_id"] for d in dirs}
+    assert len(ids) == 2
