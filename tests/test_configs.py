@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, read_run_info
+from conftest import REPO, SHARED_DATA, read_run_info, run_subprocess
 
 CONF = REPO / "conf"
 NEEDS_MNIST = {"dcgan_mnist"}
@@ -47,3 +47,13 @@ def test_logger_configs_run_one_batch_offline(run_cli, output_dir, logger, monke
     assert (run_dir / "metrics.csv").is_file()
     assert (run_dir / "tensorboard").is_dir() == (logger in ("tensorboard", "many"))
     assert (run_dir / "wandb").is_dir() == (logger in ("wandb", "many"))
+
+
+def test_ddp_cpu_trains_with_two_real_processes_into_one_run_dir(output_dir):
+    result = run_subprocess("train", "trainer=ddp_cpu", "debug=limit", "callbacks.rich_progress_bar=null",
+                            env={"GENLAB_OUTPUT_DIR": str(output_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Starting with 2 processes" in result.stdout + result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    assert read_run_info(run_dir)["status"] == "completed"
+    assert (run_dir / "metrics.csv").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()

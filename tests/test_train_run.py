@@ -44,3 +44,13 @@ def test_two_runs_in_the_same_second_get_different_run_dirs(run_cli, output_dir)
     assert len(dirs) == 2 and dirs[0] != dirs[1]
     ids = {read_run_info(d)["run_id"] for d in dirs}
     assert len(ids) == 2
+
+
+def test_checkpoint_interval_counts_generator_updates(run_cli, output_dir):
+    result = run_cli("train", "trainer.max_steps=9", "trainer.max_epochs=-1", "test=false", "callbacks.rich_progress_bar=null",
+                     "callbacks.model_checkpoint.every_n_train_steps=3", "callbacks.model_checkpoint.every_n_epochs=null",
+                     "callbacks.model_checkpoint.save_top_k=-1")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = run_dirs(output_dir)
+    steps = sorted(int(p.stem.split("step")[1]) for p in (run_dir / "checkpoints").glob("best-*.ckpt"))
+    assert steps == [3, 6, 9]

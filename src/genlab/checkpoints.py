@@ -1,6 +1,8 @@
 """Checkpoints: atomic writes, safe (weights_only) reads, and rebuilding a module from one."""
 import io
 import pickle
+import re
+import zipfile
 from pathlib import Path
 
 import torch
@@ -28,11 +30,15 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"cannot read checkpoint {path}: not a torch checkpoint (corrupt or truncated file)")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).split("\n")[0]
-        raise CheckpointError(f"refusing to load {path}: not a plain weights checkpoint ({reason})") from None
+        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(error))
+        reason = f"it would import {unsafe.group(1)}" if unsafe else (detail.group(1) if detail else "unsafe pickle")
+        raise CheckpointError(f"refusing to load {path}: {reason}; genlab loads only tensors and plain data") from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {str(error).splitlines()[0]}") from None
 

@@ -10,13 +10,20 @@ def overridden_keys(overrides: list[str]) -> list[str]:
     return [override.key_or_group for override in OverridesParser.create().parse_overrides(overrides)]
 
 
+def stored_group(current, stored: dict):
+    """Typed groups (e.g. MetricsConfig) are merged so their schema still checks; free-form ones are replaced."""
+    if OmegaConf.is_dict(current) and OmegaConf.get_type(current) not in (dict, None):
+        return OmegaConf.merge(current, stored)
+    return OmegaConf.create(stored)
+
+
 def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str]) -> DictConfig:
     """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed."""
     merged = cfg.copy()
     with open_dict(merged):
         for group in STORED_GROUPS:
             if group in stored:
-                merged[group] = OmegaConf.create(stored[group])
+                merged[group] = stored_group(merged.get(group), stored[group])
         for key in overridden_keys(overrides):
             if key.split(".")[0] in STORED_GROUPS:
                 OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False, force_add=True)

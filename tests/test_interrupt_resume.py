@@ -1,0 +1,64 @@
+"""Stopping and continuing runs: signals save a checkpoint, resume continues the same run exactly."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import genlab
+from conftest import FAST, REPO, read_run_info, run_dirs
+
+
+def wait_for(path_glob, root, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(root.glob(path_glob))
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise TimeoutError(f"{path_glob} never appeared under {root}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_saves_a_loadable_checkpoint_and_marks_the_run_interrupted(output_dir, sig):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "genlab.train", "trainer.max_epochs=1000", "test=false", "callbacks.rich_progress_bar=null"],
+        cwd=REPO, env={**os.environ, "GENLAB_OUTPUT_DIR": str(output_dir)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for("dcgan_digits/runs/*/samples/epoch_000.png", output_dir)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 2
+    assert f"stopped by {sig.name}; checkpoint saved to" in stderr.strip().splitlines()[-1]
+    (run_dir,) = run_dirs(output_dir)
+    info = read_run_info(run_dir)
+    assert info["status"] == "interrupted" and sig.name in info["error"]
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] >= 19  # at least the first epoch (19 batches) finished
+    assert genlab.load(run_dir / "checkpoints" / "last.ckpt").sample(2, seed=0).shape == (2, 16, 16, 1)
+
+
+def logged_train_steps(run_dir):
+    return [int(row["step"]) for row in csv.DictReader(open(run_dir / "metrics.csv")) if row.get("train/g_loss")]
+
+
+def test_resume_continues_the_same_run_dir_id_step_count_and_metrics_csv(run_cli, output_dir):
+    assert run_cli("train", *FAST).exit_code == 0
+    (run_dir,) = run_dirs(output_dir)
+    first = read_run_info(run_dir)
+    assert logged_train_steps(run_dir) == list(range(8))
+    result = run_cli("train", *FAST, f"resume={run_dir}", "ckpt_path=last", "trainer.max_epochs=4")
+    assert result.exit_code == 0, result.stderr
+    assert run_dirs(output_dir) == [run_dir]
+    resumed = read_run_info(run_dir)
+    assert resumed["run_id"] == first["run_id"] and resumed["start_time"] == first["start_time"]
+    assert resumed["status"] == "completed" and len(resumed["resumed_times"]) == 1
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 16
+    assert logged_train_steps(run_dir) == list(range(16))
