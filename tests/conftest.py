@@ -63,6 +63,15 @@ def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
     return sorted((output_dir / task_name / "runs").glob("*_*"))
 
 
+def is_plain(value) -> bool:
+    """True when `value` is built only from str/int/float/bool/None, lists and str-keyed dicts."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
 def read_run_info(run_dir: Path) -> dict:
     return json.loads((run_dir / "run_info.json").read_text())
 

@@ -25,9 +25,10 @@ CONFIG_ERRORS = [
 
 
 @pytest.mark.parametrize(("args", "message"), CONFIG_ERRORS, ids=[" ".join(a) for a, _ in CONFIG_ERRORS])
-def test_config_error_prints_one_line_naming_the_key_and_exits_2(run_cli, args, message):
+def test_config_error_prints_one_line_naming_the_key_and_exits_2(run_cli, output_dir, args, message):
     result = run_cli("train", *args)
     assert result.exit_code == 2
+    assert not list(output_dir.glob("*/runs/*")), "a rejected run leaves no run dir behind"
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("genlab-train: error: ") and message in lines[0], result.stderr
 
@@ -68,7 +69,7 @@ sys.exit(code or 0)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["model=nope"], ["seed=abc"], ["metrics.num_samples=-1"]])
-def test_help_and_config_errors_never_import_torch(args):
+def test_help_and_config_errors_never_import_torch(args, output_dir):
     result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stderr.strip().endswith("NO_TORCH"), result.stderr
     assert result.returncode == (0 if args == ["--help"] else 2)

@@ -8,19 +8,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from conftest import is_plain
 from genlab.data.digits import DigitsDataModule
 from genlab.errors import ConfigError
 
 CONF_DIR = Path(__file__).parents[1] / "conf" / "data"
-
-
-def _plain_types_only(value) -> bool:
-    """True when value is built only from str/int/float/bool/None, lists and str-keyed dicts."""
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain_types_only(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain_types_only(v) for v in value)
-    return value is None or type(value) in (str, int, float, bool)
 
 
 def test_digits_setup_gives_16px_single_channel_images_in_unit_range_and_floor_split_sizes():
@@ -69,7 +61,7 @@ def test_setup_is_idempotent():
 
 def test_describe_is_json_ready_and_reports_shape_range_and_split_sizes():
     description = DigitsDataModule(image_size=16, seed=7).describe()
-    assert _plain_types_only(description)
+    assert is_plain(description)
     assert json.loads(json.dumps(description)) == description
     assert description == {
         "dataset": "digits",
@@ -121,4 +113,4 @@ def test_digits_yaml_instantiates_with_listconfig_splits_and_interpolated_seed()
     datamodule = instantiate(cfg.data)
     assert isinstance(datamodule, DigitsDataModule)
     assert datamodule.seed == 5 and datamodule.splits == [0.7, 0.1, 0.2]
-    assert _plain_types_only(datamodule.describe())
+    assert is_plain(datamodule.describe())

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import genlab
+from conftest import is_plain
 from genlab.errors import CheckpointError
 
 
@@ -16,18 +17,10 @@ def last_ckpt(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "last.ckpt"
 
 
-def plain(value) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(plain(v) for v in value)
-    return value is None or type(value) in (str, int, float, bool)
-
-
 def test_checkpoint_loads_with_weights_only_and_describes_itself_in_plain_containers(trained_run):
     checkpoint = torch.load(last_ckpt(trained_run), weights_only=True)
     meta = checkpoint["genlab"]
-    assert plain(meta)
+    assert is_plain(meta)
     assert meta["run_id"] in trained_run.name and meta["version"] == genlab.__version__
     assert meta["config"]["model"]["_target_"] == "genlab.models.dcgan.DCGAN"
     assert meta["data"]["dataset"] == "digits" and meta["data"]["image_shape"] == [1, 16, 16]
@@ -76,7 +69,7 @@ def test_eval_and_sample_errors_are_one_line(run_cli, tmp_path, command):
     corrupt = tmp_path / "corrupt.ckpt"
     corrupt.write_bytes(b"not a zip file")
     cases = [
-        ([], "ckpt_path"),
+        ([], "ckpt_path is required: add ckpt_path=..."),
         ([f"ckpt_path={tmp_path}/missing.ckpt"], "no such checkpoint file"),
         ([f"ckpt_path={not_genlab}"], "is not a genlab checkpoint"),
         ([f"ckpt_path={corrupt}"], f"cannot read checkpoint {corrupt}"),

@@ -54,3 +54,15 @@ def test_checkpoint_interval_counts_generator_updates(run_cli, output_dir):
     (run_dir,) = run_dirs(output_dir)
     steps = sorted(int(p.stem.split("step")[1]) for p in (run_dir / "checkpoints").glob("best-*.ckpt"))
     assert steps == [3, 6, 9]
+
+
+def test_multirun_puts_each_job_under_one_sweep_dir_with_its_own_run_id(run_cli, output_dir):
+    result = run_cli("train", "-m", "debug=fdr", "seed=1,2")
+    assert result.exit_code == 0, result.stderr
+    (sweep_dir,) = (output_dir / "debug" / "multiruns").iterdir()
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+    assert [job.name for job in jobs] == ["0", "1"]
+    infos = [read_run_info(job) for job in jobs]
+    assert all(info["status"] == "completed" for info in infos)
+    assert len({info["run_id"] for info in infos}) == 2
+    assert [info["overrides"] for info in infos] == [["debug=fdr", "seed=1"], ["debug=fdr", "seed=2"]]

@@ -2,7 +2,6 @@
 import json
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
@@ -21,13 +20,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from lightning.pytorch import seed_everything
 
     from genlab.builders import scalar_metrics
-    from genlab.checkpoints import build_module, genlab_metadata, read_checkpoint
+    from genlab.checkpoints import build_module
+    from genlab.config.stored import config_from_checkpoint
     from genlab.loggers.run_csv import RunCSVLogger
-    from genlab.config.stored import merge_stored_config
     from genlab.runs.atomic import write_json_atomic
 
-    checkpoint = read_checkpoint(cfg.ckpt_path)
-    config = merge_stored_config(genlab_metadata(checkpoint, cfg.ckpt_path)["config"], cfg, HydraConfig.get().overrides.task)
+    checkpoint, config = config_from_checkpoint(cfg)
     seed_everything(config.seed, workers=True)
     datamodule = instantiate(config.data, _convert_="all")
     model = build_module(config.model, checkpoint, cfg.ckpt_path)

@@ -3,7 +3,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
@@ -13,13 +12,12 @@ from genlab.config.validate import validate_config
 def sample(cfg: DictConfig) -> Path:
     """Rebuild the generator from the checkpoint (plus overrides) and write `num_samples` images."""
     validate_config(cfg)
-    from genlab.checkpoints import build_module, genlab_metadata, read_checkpoint
-    from genlab.config.stored import merge_stored_config
+    from genlab.checkpoints import build_module
+    from genlab.config.stored import config_from_checkpoint
     from genlab.images import make_grid, save_png
     from genlab.runs.atomic import write_atomic
 
-    checkpoint = read_checkpoint(cfg.ckpt_path)
-    config = merge_stored_config(genlab_metadata(checkpoint, cfg.ckpt_path)["config"], cfg, HydraConfig.get().overrides.task)
+    checkpoint, config = config_from_checkpoint(cfg)
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
     images = model.sample(cfg.num_samples, seed=cfg.seed, class_label=cfg.class_label)
     run_dir = Path(cfg.paths.run_dir)

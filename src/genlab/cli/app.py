@@ -1,6 +1,7 @@
 """Runs a genlab Hydra app (train/eval/sample) over the project's config tree."""
 import functools
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ from omegaconf import DictConfig
 from genlab.cli import errors
 from genlab.config.resolvers import register_resolvers
 from genlab.config.schema import register_schemas
+from genlab.runs.run_info import RUN_INFO_FILE
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 QUIET_WARNINGS = (
@@ -29,6 +31,12 @@ def add_user_module_dirs() -> None:
             sys.path.append(os.path.abspath(directory))
 
 
+def remove_unstarted_run_dir(run_dir: Path) -> None:
+    """Input rejected before the run started: drop the dir Hydra made for it (never one with run_info.json)."""
+    if run_dir.is_dir() and not (run_dir / RUN_INFO_FILE).exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def reporting_user_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     """In a single run, print user errors as one line here (Hydra would add a line of its own)."""
 
@@ -39,6 +47,8 @@ def reporting_user_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictCo
         except Exception as error:  # noqa: BLE001 - report_and_exit re-raises what is not a user error
             if HydraConfig.get().mode != RunMode.RUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
+            if errors.one_line(error) is not None:
+                remove_unstarted_run_dir(Path(HydraConfig.get().runtime.output_dir))
             errors.report_and_exit(error)
 
     return run

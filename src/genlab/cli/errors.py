@@ -38,6 +38,9 @@ def describe_missing_option(error: MissingConfigException) -> str:
 def describe_omegaconf(error: OmegaConfBaseException) -> str:
     """An OmegaConf error as "<key>: <first line>", with struct errors said plainly."""
     first_line = str(error).splitlines()[0]
+    missing = re.search(r"Missing mandatory value: (\S+)", first_line)
+    if missing:
+        return f"{missing.group(1)} is required: add {missing.group(1)}=..."
     key = _full_key(error)
     struct = re.search(r"Key '([^']+)' (?:is )?not in (?:struct|'\w+')", first_line)
     if struct:

@@ -1,5 +1,4 @@
 """OmegaConf resolvers that name runs: a short unique run_id and collision-free run dirs."""
-import json
 import os
 import secrets
 from datetime import datetime
@@ -8,8 +7,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.errors import ConfigError
-
-RUN_INFO_FILE = "run_info.json"
+from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
 
 
 def new_id() -> str:
@@ -20,10 +18,10 @@ def new_id() -> str:
 def run_id(resume: str | None) -> str:
     """The run's id: the resumed run's own id, the parent's in a DDP child process, else a new one."""
     if resume:
-        info_path = Path(resume) / RUN_INFO_FILE
-        if not info_path.is_file():
+        info = read_run_info(Path(resume))
+        if "run_id" not in info:
             raise ConfigError(f"resume={resume}: not a genlab run dir (no {RUN_INFO_FILE} there)")
-        return json.loads(info_path.read_text())["run_id"]
+        return info["run_id"]
     if os.environ.get("LOCAL_RANK", "0") != "0" and os.environ.get("GENLAB_RUN_ID"):
         return os.environ["GENLAB_RUN_ID"]
     return new_id()

@@ -1,4 +1,5 @@
 """Rebuilds a run's config from a checkpoint, applying the current command line's overrides on top."""
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -28,3 +29,12 @@ def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str]) -> 
             if key.split(".")[0] in STORED_GROUPS:
                 OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False, force_add=True)
     return merged
+
+
+def config_from_checkpoint(cfg: DictConfig) -> tuple[dict, DictConfig]:
+    """Read `cfg.ckpt_path` safely; return the checkpoint and its stored config with this command line on top."""
+    from genlab.checkpoints import genlab_metadata, read_checkpoint
+
+    checkpoint = read_checkpoint(cfg.ckpt_path)
+    stored = genlab_metadata(checkpoint, cfg.ckpt_path)["config"]
+    return checkpoint, merge_stored_config(stored, cfg, list(HydraConfig.get().overrides.task))
