@@ -47,6 +47,11 @@ def test_logger_configs_run_one_batch_offline(run_cli, output_dir, logger, monke
     assert (run_dir / "metrics.csv").is_file()
     assert (run_dir / "tensorboard").is_dir() == (logger in ("tensorboard", "many"))
     assert (run_dir / "wandb").is_dir() == (logger in ("wandb", "many"))
+    if logger == "tensorboard":
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+        assert "samples" in events.Tags()["images"] and "train/g_loss" in events.Tags()["scalars"]
 
 
 def test_ddp_cpu_trains_with_two_real_processes_into_one_run_dir(output_dir):
