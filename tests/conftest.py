@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR", REPO.parent / "shared" / "data"))
 FAST = ["trainer.max_epochs=2", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2",
-        "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "metrics.num_samples=16"]
+        "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "metrics.num_samples=200"]
 
 
 @dataclass
@@ -21,11 +21,18 @@ class CliResult:
     stderr: str
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One cache for the session: the FID feature net is trained once, then reused by every run."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def output_dir(tmp_path, monkeypatch) -> Path:
-    """Every run of the test writes under a fresh directory (GENLAB_OUTPUT_DIR)."""
+def output_dir(tmp_path, monkeypatch, cache_dir) -> Path:
+    """Every run of the test writes under a fresh directory (GENLAB_OUTPUT_DIR), sharing the session cache."""
     out = tmp_path / "outputs"
     monkeypatch.setenv("GENLAB_OUTPUT_DIR", str(out))
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(cache_dir))
     return out
 
 
@@ -77,10 +84,10 @@ def read_run_info(run_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory) -> Path:
+def trained_run(tmp_path_factory, cache_dir) -> Path:
     """One short dcgan_digits run shared by the eval/sample/load tests (trained in a subprocess)."""
     out = tmp_path_factory.mktemp("trained") / "outputs"
-    result = run_subprocess("train", *FAST, env={"GENLAB_OUTPUT_DIR": str(out)})
+    result = run_subprocess("train", *FAST, env={"GENLAB_OUTPUT_DIR": str(out), "GENLAB_CACHE_DIR": str(cache_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = run_dirs(out)
     return run_dir

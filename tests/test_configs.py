@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO, SHARED_DATA, read_run_info, run_subprocess
 
 CONF = REPO / "conf"
-NEEDS_MNIST = {"dcgan_mnist"}
+NEEDS_SHARED = {"mnist": "mnist"}  # experiment name part → the shared data folder it reads
 
 
 def options(group: str) -> list[str]:
@@ -15,8 +15,11 @@ def options(group: str) -> list[str]:
 
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_experiment_runs_one_fast_dev_run_batch(run_cli, output_dir, experiment):
-    if experiment in NEEDS_MNIST and not (SHARED_DATA / "mnist").is_dir():
-        pytest.skip(f"{SHARED_DATA}/mnist is absent")
+    if experiment.endswith("cifar10"):
+        pytest.skip("covered by test_cifar10_experiment_runs_on_generated_batches")
+    folder = next((f for part, f in NEEDS_SHARED.items() if part in experiment), None)
+    if folder and not (SHARED_DATA / folder).is_dir():
+        pytest.skip(f"{SHARED_DATA}/{folder} is absent")
     result = run_cli("train", f"experiment={experiment}", "debug=fdr", f"paths.data_dir={SHARED_DATA}")
     assert result.exit_code == 0, result.stderr
     (run_dir,) = (output_dir / "debug" / "runs").iterdir()
@@ -62,3 +65,14 @@ def test_ddp_cpu_trains_with_two_real_processes_into_one_run_dir(output_dir):
     (run_dir,) = (output_dir / "debug" / "runs").iterdir()
     assert read_run_info(run_dir)["status"] == "completed"
     assert (run_dir / "metrics.csv").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_cifar10_experiment_runs_on_generated_batches(run_cli, output_dir, tmp_path):
+    from test_data_fashion_cifar_folder import write_batches
+
+    write_batches(tmp_path / "data" / "cifar10", test_count=200)
+    result = run_cli("train", "experiment=dcgan_cifar10", "debug=fdr", f"paths.data_dir={tmp_path / 'data'}",
+                     "model.g_width=8", "model.d_width=8")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    assert read_run_info(run_dir)["status"] == "completed"

@@ -8,8 +8,8 @@ from genlab.models.gan import GANModule
 def test_nan_generator_loss_stops_the_run_names_loss_and_step_and_keeps_last_good_checkpoint(run_cli, output_dir, monkeypatch):
     original = GANModule.generator_step
 
-    def poisoned(self, fake, optimizer):
-        stats = original(self, fake, optimizer)
+    def poisoned(self, fake, labels, optimizer):
+        stats = original(self, fake, labels, optimizer)
         if self.global_step >= 6:
             stats["g_loss"] = torch.tensor(float("nan"))
         return stats

@@ -24,11 +24,26 @@ def instantiate_group(group: DictConfig | None) -> list:
     return [instantiate(node, _convert_="all") for node in group.values() if node is not None and "_target_" in node]
 
 
+def sample_quality(cfg: DictConfig) -> list[Callback]:
+    """The FID/KID/IS callback for `cfg.metrics` (inactive for models without `sample`); none if disabled."""
+    from genlab.callbacks.sample_quality import SampleQuality
+
+    metrics = cfg.metrics
+    if not metrics.feature_net:
+        return []
+    return [SampleQuality(
+        feature_net=metrics.feature_net, num_samples=metrics.num_samples, every_n_epochs=metrics.every_n_epochs,
+        cache_dir=cfg.paths.cache_dir, classifier_ckpt=metrics.classifier_ckpt, inception_weights=metrics.inception_weights,
+        kid_subset_size=metrics.kid_subset_size, at_start=metrics.at_start, seed=cfg.seed,
+    )]
+
+
 def build_callbacks(cfg: DictConfig) -> list[Callback]:
-    """Configured callbacks plus the always-on checkpoint metadata and graceful interrupt."""
+    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata and graceful interrupt."""
     run_dir = Path(cfg.paths.run_dir)
     return [
         *instantiate_group(cfg.get("callbacks")),
+        *sample_quality(cfg),
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
         GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
     ]

@@ -19,7 +19,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from hydra.utils import instantiate
     from lightning.pytorch import seed_everything
 
-    from genlab.builders import scalar_metrics
+    from genlab.builders import sample_quality, scalar_metrics
     from genlab.checkpoints import build_module
     from genlab.config.stored import config_from_checkpoint
     from genlab.loggers.run_csv import RunCSVLogger
@@ -30,7 +30,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(config.data, _convert_="all")
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
     run_dir = Path(cfg.paths.run_dir)
-    trainer = instantiate(config.trainer, logger=RunCSVLogger(str(run_dir)), callbacks=[], _convert_="all")
+    trainer = instantiate(config.trainer, logger=RunCSVLogger(str(run_dir)), callbacks=sample_quality(config), _convert_="all")
     run = trainer.test if cfg.split == "test" else trainer.validate
     run(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)

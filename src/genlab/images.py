@@ -41,3 +41,10 @@ def save_png(image: np.ndarray, path: Path, min_size: int = 256) -> Path:
     picture.save(buffer, format="PNG")
     write_atomic(Path(path), buffer.getvalue())
     return Path(path)
+
+
+def from_uint8(images: np.ndarray):
+    """uint8 (N, H, W, C) → float tensor (N, C, H, W) in [-1, 1] (the inverse of `to_uint8`)."""
+    import torch
+
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0

@@ -16,8 +16,13 @@ class PathsConfig:
 
 @dataclass
 class MetricsConfig:
-    num_samples: int = 64
+    feature_net: Optional[str] = "classifier"  # classifier | inception | null (no FID/KID/IS)
+    num_samples: int = 1000
     every_n_epochs: int = 1
+    classifier_ckpt: Optional[str] = None
+    inception_weights: Optional[str] = None
+    kid_subset_size: int = 500
+    at_start: bool = True
 
 
 @dataclass

@@ -1,12 +1,14 @@
-"""GANModule: manual-optimization base for GANs. One genlab step = one batch = one generator update."""
+"""GANModule: manual-optimization GAN base with a stability kit. One genlab step = one generator update."""
 import numpy as np
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
+from genlab.models import gan_losses
+from genlab.networks.conditioning import apply_spectral_norm
 
 
 def _do_nothing() -> None:
@@ -23,20 +25,41 @@ def exclude_from_step_count(optimizer) -> None:
 
 
 class GANModule(LightningModule):
-    """Alternates a discriminator step and a generator step per batch (non-saturating BCE loss).
+    """Discriminator step every batch, generator step every `n_critic` batches.
 
-    Subclasses set `self.generator` (z → images in [-1, 1]) and `self.discriminator` (images → logits).
+    Subclasses build `self.generator` (z, labels → images in [-1, 1]) and `self.discriminator` (images, labels →
+    logits), then call `self.finish_setup()`. Stability kit: `loss` (bce|hinge|wgan-gp), `n_critic`,
+    `gp_weight` (WGAN-GP), `r1_weight`, `spectral_norm` on D, TTUR (`lr` for G, `lr_d` for D), and an EMA copy of
+    the generator (`ema_decay`) used for samples and metrics.
     """
 
-    def __init__(self, latent_dim: int, lr: float, lr_d: float | None, betas: tuple[float, float]):
+    def __init__(self, latent_dim: int, lr: float, lr_d: float | None, betas: tuple[float, float],
+                 num_classes: int | None = None, loss: str = "bce", n_critic: int = 1, gp_weight: float = 10.0,
+                 r1_weight: float = 0.0, spectral_norm: bool = False, ema_decay: float | None = None):
         super().__init__()
         self.automatic_optimization = False
-        self.latent_dim = latent_dim
-        self.lr = lr
-        self.lr_d = lr_d or lr
-        self.betas = tuple(betas)
+        if n_critic < 1:
+            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ConfigError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.lr, self.lr_d, self.betas = lr, lr_d or lr, tuple(betas)
+        self.loss_name, self.n_critic = gan_losses.check_loss(loss), n_critic
+        self.gp_weight, self.r1_weight = gp_weight, r1_weight
+        self.use_spectral_norm, self.ema_decay = spectral_norm, ema_decay
         self.generator: nn.Module
         self.discriminator: nn.Module
+        self.generator_ema: AveragedModel | None = None
+
+    def finish_setup(self) -> None:
+        """Apply spectral norm to D and create the generator EMA once both networks exist."""
+        if self.use_spectral_norm:
+            apply_spectral_norm(self.discriminator)
+        if self.ema_decay is not None:
+            self.generator_ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay), use_buffers=True
+            )
+            self.generator_ema.requires_grad_(False)
 
     def configure_optimizers(self):
         generator_opt = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
@@ -46,57 +69,61 @@ class GANModule(LightningModule):
     def noise(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(count, self.latent_dim, generator=generator).to(self.device)
 
-    @staticmethod
-    def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-        fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-        return real + fake
-
-    @staticmethod
-    def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-        """Non-saturating loss: maximize log D(G(z))."""
-        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-
-    def discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, optimizer) -> dict[str, torch.Tensor]:
+    def discriminator_step(self, real, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake.detach())
-        loss = self.discriminator_loss(real_logits, fake_logits)
+        real_logits, fake_logits = self.discriminator(real, labels), self.discriminator(fake.detach(), labels)
+        loss = gan_losses.discriminator_loss(self.loss_name, real_logits, fake_logits)
+        if self.loss_name == "wgan-gp":
+            loss = loss + self.gp_weight * gan_losses.gradient_penalty(self.discriminator, real, fake, labels)
+        if self.r1_weight:
+            loss = loss + self.r1_weight * gan_losses.r1_penalty(self.discriminator, real, labels)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
         self.untoggle_optimizer(optimizer)
-        return {"d_loss": loss, "d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
+        return {
+            "d_loss": loss,
+            "d_real": gan_losses.mean_score(self.loss_name, real_logits),
+            "d_fake": gan_losses.mean_score(self.loss_name, fake_logits),
+        }
 
-    def generator_step(self, fake: torch.Tensor, optimizer) -> dict[str, torch.Tensor]:
+    def generator_step(self, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        loss = self.generator_loss(self.discriminator(fake))
+        loss = gan_losses.generator_loss(self.loss_name, self.discriminator(fake, labels))
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
         self.untoggle_optimizer(optimizer)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
         return {"g_loss": loss}
 
+    def batch_labels(self, batch) -> torch.Tensor | None:
+        return batch[1] if self.num_classes else None
+
     def training_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        real = batch[0]
+        real, labels = batch[0], self.batch_labels(batch)
         generator_opt, discriminator_opt = self.optimizers()
         exclude_from_step_count(discriminator_opt)
-        fake = self.generator(self.noise(real.shape[0]))
-        stats = self.discriminator_step(real, fake, discriminator_opt)
-        stats |= self.generator_step(fake, generator_opt)
+        fake = self.generator(self.noise(real.shape[0]), labels)
+        stats = self.discriminator_step(real, fake, labels, discriminator_opt)
+        if (self.trainer.fit_loop.epoch_loop.total_batch_idx + 1) % self.n_critic == 0:  # counts across epochs
+            stats |= self.generator_step(fake, labels, generator_opt)
         stats = {name: value.detach() for name, value in stats.items()}
         self.log_dict({f"train/{name}": value for name, value in stats.items()}, prog_bar=True, batch_size=real.shape[0])
         return stats
 
     def evaluation_losses(self, batch, batch_idx: int, prefix: str) -> None:
         """Both losses on held-out real images and seeded noise (same noise every evaluation)."""
-        real = batch[0]
+        real, labels = batch[0], self.batch_labels(batch)
         noise = self.noise(real.shape[0], torch.Generator().manual_seed(batch_idx))
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(self.generator(noise))
+        real_logits = self.discriminator(real, labels)
+        fake_logits = self.discriminator(self.generator(noise, labels), labels)
         stats = {
-            "d_loss": self.discriminator_loss(real_logits, fake_logits),
-            "g_loss": self.generator_loss(fake_logits),
-            "d_real": torch.sigmoid(real_logits).mean(),
-            "d_fake": torch.sigmoid(fake_logits).mean(),
+            "d_loss": gan_losses.discriminator_loss(self.loss_name, real_logits, fake_logits),
+            "g_loss": gan_losses.generator_loss(self.loss_name, fake_logits),
+            "d_real": gan_losses.mean_score(self.loss_name, real_logits),
+            "d_fake": gan_losses.mean_score(self.loss_name, fake_logits),
         }
         self.log_dict({f"{prefix}/{name}": value for name, value in stats.items()}, batch_size=real.shape[0], sync_dist=True)
 
@@ -106,16 +133,28 @@ class GANModule(LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self.evaluation_losses(batch, batch_idx, "test")
 
+    def sample_labels(self, count: int, class_label: int | None) -> torch.Tensor | None:
+        """Labels for conditional sampling: the requested class, else 0..K-1 cycling (one class per grid row)."""
+        if not self.num_classes:
+            if class_label is not None:
+                raise ConfigError(f"class_label={class_label}: {type(self).__name__} is unconditional")
+            return None
+        if class_label is None:
+            return torch.arange(count, device=self.device) % self.num_classes
+        if not 0 <= class_label < self.num_classes:
+            raise ConfigError(f"class_label={class_label} is out of range: use 0..{self.num_classes - 1}")
+        return torch.full((count,), class_label, device=self.device, dtype=torch.long)
+
     @torch.no_grad()
     def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
-        """`num_samples` generated images as uint8 (N, H, W, C); the same seed gives the same images."""
+        """`num_samples` generated images as uint8 (N, H, W, C) from the EMA generator when there is one."""
         if num_samples <= 0:
             raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
-        if class_label is not None:
-            raise ConfigError(f"class_label={class_label}: {type(self).__name__} is unconditional")
+        labels = self.sample_labels(num_samples, class_label)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        was_training = self.generator.training
-        self.generator.eval()
-        images = self.generator(self.noise(num_samples, generator))
-        self.generator.train(was_training)
+        network = self.generator_ema.module if self.generator_ema is not None else self.generator
+        was_training = network.training
+        network.eval()
+        images = network(self.noise(num_samples, generator), labels)
+        network.train(was_training)
         return to_uint8(images)

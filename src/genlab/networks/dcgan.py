@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from genlab.errors import ConfigError
+from genlab.networks.conditioning import ProjectionHead, with_one_hot
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -26,14 +27,15 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(nn.Module):
-    """z (B, latent_dim) → images (B, channels, image_size, image_size) in [-1, 1]."""
+    """z (B, latent_dim) [+ labels (B,)] → images (B, channels, image_size, image_size) in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 32, width: int = 64):
+    def __init__(self, latent_dim: int = 64, channels: int = 1, image_size: int = 32, width: int = 64,
+                 num_classes: int | None = None):
         super().__init__()
         start, stages = upsampling_plan(image_size)
         width_now = width * 2 ** (stages - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, width_now, start, 1, 0, bias=False),  # (B, W, s, s)
+            nn.ConvTranspose2d(latent_dim + (num_classes or 0), width_now, start, 1, 0, bias=False),  # (B, W, s, s)
             nn.BatchNorm2d(width_now),
             nn.ReLU(True),
         ]
@@ -46,31 +48,32 @@ class DCGANGenerator(nn.Module):
             width_now //= 2
         layers += [nn.ConvTranspose2d(width_now, channels, 4, 2, 1), nn.Tanh()]
         self.latent_dim = latent_dim
+        self.num_classes = num_classes
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = with_one_hot(z, labels, self.num_classes)
+        return self.net(inputs.view(*inputs.shape, 1, 1))
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (B, channels, image_size, image_size) → real/fake logits (B,)."""
+    """images (B, channels, image_size, image_size) [+ labels] → real/fake logits (B,)."""
 
-    def __init__(self, channels: int = 1, image_size: int = 32, width: int = 64):
+    def __init__(self, channels: int = 1, image_size: int = 32, width: int = 64, num_classes: int | None = None,
+                 batch_norm: bool = True):
         super().__init__()
         start, stages = upsampling_plan(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         width_now = width
         for _ in range(stages - 1):
-            layers += [
-                nn.Conv2d(width_now, width_now * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width_now * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [nn.Conv2d(width_now, width_now * 2, 4, 2, 1, bias=not batch_norm)]
+            layers += [nn.BatchNorm2d(width_now * 2)] if batch_norm else []
+            layers += [nn.LeakyReLU(0.2, True)]
             width_now *= 2
-        layers.append(nn.Conv2d(width_now, 1, start, 1, 0))  # (B, 1, 1, 1)
-        self.net = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers, nn.Flatten())  # (B, W * s * s)
+        self.head = ProjectionHead(width_now * start * start, num_classes)
         self.apply(init_dcgan_weights)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images).flatten()
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.body(images), labels)

@@ -1,0 +1,88 @@
+"""FID/KID/IS of a generator's samples: every N epochs against the val split, and at test time against test."""
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from genlab.images import from_uint8
+from genlab.metrics.feature_net import FeatureExtractor, build_feature_net, inception_feature
+from genlab.metrics.image_quality import ImageQuality
+
+
+def shard(count: int, rank: int, world_size: int) -> range:
+    """This rank's share of `count` items: every rank's samples count exactly once."""
+    return range(rank, count, world_size)
+
+
+class SampleQuality(Callback):
+    """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std` for models
+    with `sample()`; `val/fid` is also logged once before training (the untrained generator's baseline)."""
+
+    def __init__(self, feature_net: str = "classifier", num_samples: int = 1000, every_n_epochs: int = 1,
+                 cache_dir: str = ".cache", classifier_ckpt: str | None = None, inception_weights: str | None = None,
+                 kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0):
+        self.feature_net, self.num_samples, self.every_n_epochs = feature_net, num_samples, every_n_epochs
+        self.cache_dir, self.classifier_ckpt, self.inception_weights = cache_dir, classifier_ckpt, inception_weights
+        self.kid_subset_size, self.at_start, self.batch_size, self.seed = kid_subset_size, at_start, batch_size, seed
+        self.metrics: dict[str, ImageQuality] = {}
+        self.extractor_id: str | None = None
+        self.fid_at_start: float | None = None
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if not hasattr(pl_module, "sample") or self.metrics:
+            return
+        if self.feature_net == "inception":
+            features = inception_feature(self.inception_weights)
+            self.metrics = {s: ImageQuality(features, None, self.kid_subset_size, normalize=True) for s in ("val", "test")}
+            self.extractor_id = "inception-v3-2048"
+        else:
+            network, self.extractor_id = build_feature_net(self.feature_net, trainer.datamodule, self.cache_dir,
+                                                           self.classifier_ckpt)
+            features, logits = FeatureExtractor(network, "features"), FeatureExtractor(network, "logits")
+            self.metrics = {split: ImageQuality(features, logits, self.kid_subset_size) for split in ("val", "test")}
+        for metric in self.metrics.values():
+            metric.to(pl_module.device)
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"metrics/feature_net": self.extractor_id})
+
+    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
+        if self.feature_net != "inception":
+            return images
+        images = (images + 1) / 2  # Inception takes [0, 1] RGB
+        return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+    @torch.no_grad()
+    def evaluate(self, trainer: Trainer, pl_module: LightningModule, split: str) -> dict[str, float]:
+        metric = self.metrics[split]
+        rank, world = trainer.global_rank, trainer.world_size
+        if not metric.has_real:
+            real = trainer.datamodule.real_images(split, self.num_samples)
+            for start in range(0, len(real), self.batch_size):
+                batch = real[start : start + self.batch_size][rank::world]
+                metric.update(self._prepare(batch.to(pl_module.device)), real=True)
+            metric.has_real = True
+        mine = len(shard(self.num_samples, rank, world))
+        for start in range(0, mine, self.batch_size):
+            count = min(self.batch_size, mine - start)
+            images = from_uint8(pl_module.sample(count, seed=self.seed + 1000 * rank + start)).to(pl_module.device)
+            metric.update(self._prepare(images), real=False)
+        return {f"{split}/{name}": value for name, value in metric.compute().items()}
+
+    def _due(self, trainer: Trainer) -> bool:
+        return not trainer.sanity_checking and (trainer.current_epoch + 1) % self.every_n_epochs == 0
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.metrics and self.at_start and trainer.global_step == 0:
+            values = self.evaluate(trainer, pl_module, "val")
+            self.fid_at_start = values["val/fid"]
+            for logger in trainer.loggers:
+                logger.log_metrics({"val/fid_at_start": self.fid_at_start, **values}, step=0)
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.metrics and self._due(trainer):
+            values = self.evaluate(trainer, pl_module, "val")
+            if self.fid_at_start is not None:
+                values["val/fid_at_start"] = self.fid_at_start
+            pl_module.log_dict(values)
+
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.metrics:
+            pl_module.log_dict(self.evaluate(trainer, pl_module, "test"))

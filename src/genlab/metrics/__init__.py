@@ -1,0 +1,1 @@
+"""Sample-quality metrics (FID/KID/IS through torchmetrics) and the feature nets they run on."""

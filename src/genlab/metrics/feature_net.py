@@ -1,0 +1,119 @@
+"""FID/KID/IS feature nets: genlab's LeNet trained once per dataset and cached, a given classifier, or Inception."""
+import hashlib
+import io
+import json
+import logging
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from torch import nn
+
+from genlab.errors import ConfigError
+from genlab.networks.classifiers import LeNet
+from genlab.runs.atomic import write_atomic
+
+log = logging.getLogger(__name__)
+# Changing the recipe changes every cache key, so numbers from different feature nets never mix.
+RECIPE = {"net": "lenet", "width": 32, "feature_dim": 128, "epochs": 8, "batch_size": 128, "lr": 2e-3, "seed": 0}
+
+
+class FeatureExtractor(nn.Module):
+    """A frozen classifier seen as torchmetrics wants it: `forward` → features (B, F), `num_features`."""
+
+    def __init__(self, network: nn.Module, output: str = "features"):
+        super().__init__()
+        self.network = network.eval().requires_grad_(False)
+        self.output = output
+        self.num_features = network.num_features
+
+    def train(self, mode: bool = True) -> "FeatureExtractor":
+        return super().train(False)  # always frozen, whatever Lightning asks
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.float()
+        return self.network.features(images) if self.output == "features" else self.network(images)
+
+
+def cache_key(description: dict) -> str:
+    """Hash of what decides the cached net: the dataset, its split, and the training recipe."""
+    keys = ("dataset", "image_shape", "num_classes", "split_sizes", "splits", "seed", "pool", "classes")
+    identity = {key: description.get(key) for key in keys} | {"recipe": RECIPE}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def train_lenet(datamodule) -> tuple[LeNet, float]:
+    """Train the feature LeNet deterministically on the train split; return it and its val accuracy."""
+    datamodule.setup("fit")
+    channels, image_size = datamodule.describe()["image_shape"][:2]
+    generator = torch.Generator().manual_seed(RECIPE["seed"])
+    torch.manual_seed(RECIPE["seed"])
+    network = LeNet(channels, image_size, datamodule.num_classes, RECIPE["width"], RECIPE["feature_dim"])
+    optimizer = torch.optim.Adam(network.parameters(), lr=RECIPE["lr"])
+    loader = torch.utils.data.DataLoader(datamodule.datasets["train"], RECIPE["batch_size"], shuffle=True, generator=generator)
+    network.train()
+    for _ in range(RECIPE["epochs"]):
+        for images, labels in loader:
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(network(images), labels).backward()
+            optimizer.step()
+    network.eval()
+    images, labels = datamodule.datasets["val"].tensors
+    with torch.no_grad():
+        accuracy = (network(images).argmax(1) == labels).float().mean().item()
+    return network, accuracy
+
+
+def cached_lenet(datamodule, cache_dir: str) -> tuple[LeNet, str]:
+    """The dataset's feature LeNet from `<cache_dir>/feature_nets/`, trained and cached on first use (locked)."""
+    description = datamodule.describe()
+    key = cache_key(description)
+    path = Path(cache_dir) / "feature_nets" / f"{description['dataset']}-{key}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        channels, image_size = description["image_shape"][:2]
+        network = LeNet(channels, image_size, description["num_classes"], RECIPE["width"], RECIPE["feature_dim"])
+        if path.is_file():
+            network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
+        else:
+            network, accuracy = train_lenet(datamodule)
+            log.info("trained feature net %s (val accuracy %.4f)", path.name, accuracy)
+            buffer = io.BytesIO()
+            torch.save({"state_dict": network.state_dict(), "val_accuracy": accuracy, "recipe": RECIPE}, buffer)
+            write_atomic(path, buffer.getvalue())
+    return network.eval(), f"lenet-{description['dataset']}-{key}"
+
+
+def classifier_from_checkpoint(ckpt_path: str) -> tuple[nn.Module, str]:
+    """The network of a trained genlab classifier checkpoint (loaded with weights_only=True)."""
+    from genlab.checkpoints import load_module
+
+    module = load_module(ckpt_path)
+    network = getattr(module, "network", None)
+    if network is None or not hasattr(network, "features"):
+        raise ConfigError(f"metrics.classifier_ckpt={ckpt_path} is not a genlab classifier checkpoint")
+    digest = hashlib.sha256(Path(ckpt_path).read_bytes()).hexdigest()[:12]
+    return network.eval(), f"classifier-{digest}"
+
+
+def inception_feature(weights: str | None) -> int:
+    """Check the optional Inception backend is usable; torchmetrics builds it from the returned feature size."""
+    from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
+
+    if not _TORCH_FIDELITY_AVAILABLE:
+        raise ConfigError(
+            "metrics.feature_net=inception needs the optional extra: pip install 'genlab[inception]' "
+            "(torch-fidelity with a working torchvision); or use metrics.feature_net=classifier"
+        )
+    if weights and not Path(weights).is_file():
+        raise ConfigError(f"metrics.inception_weights={weights}: file not found (download pt_inception-2015-12-05 there)")
+    return 2048
+
+
+def build_feature_net(feature_net: str, datamodule, cache_dir: str, classifier_ckpt: str | None) -> tuple[nn.Module, str]:
+    """The classifier network (features + logits) named by `metrics.feature_net`, and its extractor id."""
+    if feature_net != "classifier":
+        raise ConfigError(f"metrics.feature_net={feature_net} is not one of: classifier, inception")
+    if classifier_ckpt:
+        return classifier_from_checkpoint(classifier_ckpt)
+    return cached_lenet(datamodule, cache_dir)

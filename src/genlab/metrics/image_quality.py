@@ -1,0 +1,56 @@
+"""FID, KID and IS of generated images against one real reference set (torchmetrics; real statistics kept)."""
+import torch
+from torch import nn
+from torchmetrics.aggregation import CatMetric
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.inception import InceptionScore
+from torchmetrics.image.kid import KernelInceptionDistance
+
+
+class ImageQuality(nn.Module):
+    """Real features are added once (`has_real`); `compute` reports and then forgets the fake ones.
+
+    With a classifier (`logits`), also the share of generated images predicted as each class: `class_min_frac`
+    and `class_max_frac` expose mode collapse (a balanced 10-class generator gives about 0.1 for both).
+    """
+
+    def __init__(self, features: nn.Module | int, logits: nn.Module | None, kid_subset_size: int = 500,
+                 normalize: bool = False):
+        super().__init__()
+        self.fid = FrechetInceptionDistance(feature=features, reset_real_features=False, normalize=normalize)
+        self.kid = KernelInceptionDistance(feature=features, subset_size=kid_subset_size, reset_real_features=False,
+                                           normalize=normalize)
+        self.inception_score = InceptionScore(feature=logits, normalize=normalize) if logits is not None else None
+        self.logits = logits
+        self.num_classes = 0
+        self.predicted_classes = CatMetric()
+        self.kid_subset_size = kid_subset_size
+        self.has_real = False
+        self.counts = {"real": 0, "fake": 0}
+
+    def update(self, images: torch.Tensor, real: bool) -> None:
+        self.fid.update(images, real=real)
+        self.kid.update(images, real=real)
+        if not real and self.logits is not None:
+            self.inception_score.update(images)
+            class_logits = self.logits(images)  # (B, K)
+            self.num_classes = class_logits.shape[1]
+            self.predicted_classes.update(class_logits.argmax(dim=1).float())
+        self.counts["real" if real else "fake"] += images.shape[0]
+
+    def compute(self) -> dict[str, float]:
+        """Every rank must call this (torchmetrics syncs states across processes)."""
+        self.kid.subset_size = max(2, min(self.kid_subset_size, *self.counts.values()))
+        kid_mean, kid_std = self.kid.compute()
+        values = {"fid": float(self.fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std)}
+        if self.inception_score is not None:
+            is_mean, is_std = self.inception_score.compute()
+            values |= {"is_mean": float(is_mean), "is_std": float(is_std)}
+            classes = self.predicted_classes.compute().long()
+            fractions = torch.bincount(classes, minlength=self.num_classes).float() / classes.numel()
+            values |= {"class_min_frac": float(fractions.min()), "class_max_frac": float(fractions.max())}
+        for metric in (self.fid, self.kid, self.inception_score, self.predicted_classes):
+            if metric is not None:
+                metric.reset()
+        self.counts["fake"] = 0
+        return values

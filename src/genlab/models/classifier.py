@@ -1,0 +1,161 @@
+"""ClassifierModule: cross-entropy image classifiers (baselines, and the feature nets of FID and label checks)."""
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from genlab.errors import ConfigError
+from genlab.networks.classifiers import LeNet, RowLSTM
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def lr_factor(schedule: str, warmup_steps: int, total_steps: int):
+    """LR multiplier per optimizer step: linear warmup over `warmup_steps`, then constant or cosine decay to 0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if schedule == "constant":
+            return 1.0
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+class ClassifierModule(LightningModule):
+    """Trains `self.network` (images (B, C, H, W) in [-1, 1] → logits (B, num_classes)) with AdamW.
+
+    Subclasses set `self.network`, which must also offer `features(images) -> (B, num_features)`.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        lr: float,
+        weight_decay: float,
+        lr_schedule: str = "cosine",
+        warmup_steps: int = 0,
+    ):
+        super().__init__()
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"model.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
+            raise ConfigError(f"model.weight_decay must be a number >= 0, got {weight_decay!r}")
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ConfigError(f"model.warmup_steps must be an integer >= 0, got {warmup_steps!r}")
+        self.num_classes = num_classes
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.warmup_steps = warmup_steps
+        self.network: nn.Module
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.network(images)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The network's penultimate activations (B, num_features)."""
+        return self.network.features(images)
+
+    @property
+    def num_features(self) -> int:
+        return self.network.num_features
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if self.lr_schedule == "constant" and self.warmup_steps == 0:
+            return optimizer
+        total_steps = self.trainer.estimated_stepping_batches  # honours max_steps, max_epochs, limits, accumulation
+        if self.lr_schedule == "cosine" and not math.isfinite(total_steps):
+            raise ConfigError("model.lr_schedule=cosine needs a finite run: set trainer.max_steps or max_epochs")
+        schedule = lr_factor(self.lr_schedule, self.warmup_steps, int(total_steps) if math.isfinite(total_steps) else 0)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        self.train_acc(logits, labels)
+        self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
+        self.log("train/acc", self.train_acc, prog_bar=True, batch_size=labels.shape[0])
+        return loss
+
+    def evaluation_step(self, batch, prefix: str, accuracy: MulticlassAccuracy) -> None:
+        images, labels = batch
+        logits = self(images)
+        accuracy.update(logits, labels)
+        size = labels.shape[0]
+        self.log(f"{prefix}/loss", F.cross_entropy(logits, labels), batch_size=size, sync_dist=True)
+        self.log(f"{prefix}/acc", accuracy, batch_size=size, prog_bar=True)  # the metric object syncs itself
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self.evaluation_step(batch, "val", self.val_acc)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self.evaluation_step(batch, "test", self.test_acc)
+
+    @torch.no_grad()
+    def predict_classes(self, images, batch_size: int = 512) -> torch.Tensor:
+        """Predicted labels (N,) int64 for images (N, C, H, W) in [-1, 1], or uint8 (N, H, W, C) as `sample` returns."""
+        if isinstance(images, np.ndarray):
+            if images.dtype != np.uint8 or images.ndim != 4:
+                raise ValueError(f"expected uint8 images (N, H, W, C), got {images.dtype} {images.shape}")
+            images = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (N, C, H, W)
+        was_training = self.training
+        self.eval()
+        try:
+            labels = [self(chunk.to(self.device)).argmax(dim=1).cpu() for chunk in images.split(batch_size)]
+        finally:
+            self.train(was_training)
+        return torch.cat(labels) if labels else torch.empty(0, dtype=torch.long)
+
+
+class CNNClassifier(ClassifierModule):
+    """LeNet-style CNN classifier (see genlab.networks.classifiers.LeNet)."""
+
+    def __init__(
+        self,
+        image_size: int = 28,
+        channels: int = 1,
+        num_classes: int = 10,
+        width: int = 32,
+        feature_dim: int = 128,
+        dropout: float = 0.25,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        lr_schedule: str = "cosine",
+        warmup_steps: int = 0,
+    ):
+        super().__init__(num_classes, lr, weight_decay, lr_schedule, warmup_steps)
+        self.network = LeNet(channels, image_size, num_classes, width, feature_dim, dropout)
+
+
+class LSTMClassifier(ClassifierModule):
+    """Row-by-row LSTM classifier (see genlab.networks.classifiers.RowLSTM)."""
+
+    def __init__(
+        self,
+        image_size: int = 28,
+        channels: int = 1,
+        num_classes: int = 10,
+        hidden_size: int = 128,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        bidirectional: bool = False,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        lr_schedule: str = "cosine",
+        warmup_steps: int = 0,
+    ):
+        super().__init__(num_classes, lr, weight_decay, lr_schedule, warmup_steps)
+        self.network = RowLSTM(channels, image_size, num_classes, hidden_size, num_layers, dropout, bidirectional)
