@@ -26,7 +26,29 @@ def sample(cfg: DictConfig) -> Path:
     write_atomic(run_dir / "samples.npz", buffer.getvalue())
     save_png(make_grid(images), run_dir / "grid.png")
     print(f"wrote {len(images)} samples to {run_dir / 'samples.npz'} and {run_dir / 'grid.png'}")
+    if hasattr(model, "reconstruct"):
+        for path in write_autoencoder_grids(model, config.data, run_dir):
+            print(f"wrote {path}")
     return run_dir
+
+
+def write_autoencoder_grids(model, data_config, run_dir: Path, count: int = 8, steps: int = 8) -> list[Path]:
+    """Test images above their reconstructions, and latent interpolations between pairs of test images."""
+    from hydra.utils import instantiate
+
+    from genlab.images import make_grid, save_png, to_uint8
+
+    datamodule = instantiate(data_config, _convert_="all")
+    datamodule.setup("test")
+    images, labels = (tensor[: 2 * count] for tensor in datamodule.datasets["test"].tensors)
+    labels = labels if getattr(model, "num_classes", None) else None
+    originals = to_uint8(images[:count])
+    reconstructions = model.reconstruct(images[:count], None if labels is None else labels[:count])
+    interpolations = model.interpolate(images[:count], images[count:], steps, None if labels is None else labels[:count])
+    return [
+        save_png(make_grid(np.concatenate([originals, reconstructions]), nrow=count), run_dir / "reconstructions.png"),
+        save_png(make_grid(interpolations, nrow=steps), run_dir / "interpolations.png"),
+    ]
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ import numpy as np
 from filelock import FileLock
 
 from genlab.data.download import download_files
-from genlab.data.image_datamodule import ImageDataModule
-from genlab.errors import ConfigError, DataError
+from genlab.data.pooled_files import PooledFilesDataModule
+from genlab.errors import DataError
 
 BATCHES_DIR = "cifar-10-batches-py"
 CIFAR10_BATCHES = {"train": tuple(f"data_batch_{index}" for index in range(1, 6)), "test": ("test_batch",)}
@@ -132,18 +132,12 @@ def extract_archive(archive: str | Path, dest_dir: str | Path) -> None:
         ) from None
 
 
-def _pool_parts(pool) -> list[str]:
-    """Return pool as a list of CIFAR-10 part names, or raise ConfigError naming data.pool."""
-    parts = [pool] if isinstance(pool, str) else list(pool)
-    if not parts or any(part not in CIFAR10_BATCHES for part in parts):
-        raise ConfigError(f"data.pool must list one or more of {', '.join(CIFAR10_BATCHES)}, got {parts!r}")
-    return parts
-
-
-class CIFAR10DataModule(ImageDataModule):
+class CIFAR10DataModule(PooledFilesDataModule):
     """CIFAR-10 images pooled from the chosen parts (train: data_batch_1..5, test: test_batch), then split."""
 
     name = "cifar10"
+    title = "CIFAR-10"
+    parts = CIFAR10_BATCHES
     num_classes = 10
 
     def __init__(
@@ -159,52 +153,33 @@ class CIFAR10DataModule(ImageDataModule):
         download: bool = False,
         mirror: str = DEFAULT_MIRROR,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed)
-        self.data_dir = Path(data_dir)
-        self.pool = _pool_parts(pool)
-        self.download = bool(download)
-        self.mirror = str(mirror)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
 
     @property
-    def batches_dir(self) -> Path:
+    def files_dir(self) -> Path:
         """The folder holding the pickle batches: data_dir/cifar-10-batches-py."""
         return self.data_dir / BATCHES_DIR
 
-    def pool_files(self) -> list[str]:
-        """Batch file names the pool needs, in pool order."""
-        return [name for part in self.pool for name in CIFAR10_BATCHES[part]]
-
-    def _missing(self) -> list[str]:
-        """Names of the pool's batch files not in batches_dir."""
-        return [name for name in self.pool_files() if not (self.batches_dir / name).is_file()]
-
-    def _require_files(self) -> None:
-        """Raise DataError naming the batch folder and the expected files if any is missing."""
-        missing, expected = self._missing(), self.pool_files()
-        if missing:
-            present = f" ({len(expected) - len(missing)} present)" if len(missing) < len(expected) else ""
-            raise DataError(
-                f"CIFAR-10 files missing from {self.batches_dir}: {', '.join(missing)}{present}; unpack "
-                f"{ARCHIVE_NAME} into {self.data_dir}, or set data.download=true to fetch it when online"
-            )
+    def missing_hint(self) -> str:
+        return f"unpack {ARCHIVE_NAME} into {self.data_dir}, or set data.download=true to fetch it when online"
 
     def prepare_data(self) -> None:
         """Download (md5-checked) and safely unpack the archive when download is true and batches are missing."""
-        if self.download and self._missing():
+        if self.download and self.missing_files():
             (archive,) = download_files(self.mirror, self.data_dir, {ARCHIVE_NAME: ARCHIVE_MD5})
             with FileLock(str(self.data_dir / ".download.lock")):
-                if self._missing():
+                if self.missing_files():
                     extract_archive(archive, self.data_dir)
-            if self._missing():
-                raise DataError(f"archive {archive} has no {BATCHES_DIR}/ files {', '.join(self._missing())}")
-        self._require_files()
+            if self.missing_files():
+                raise DataError(f"archive {archive} has no {BATCHES_DIR}/ files {', '.join(self.missing_files())}")
+        self.require_files()
 
     def load_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Concatenate the pool's images (N, 32, 32, 3) uint8 and labels (N,)."""
-        self._require_files()
-        batches = [read_batch(self.batches_dir / name) for name in self.pool_files()]
+        self.require_files()
+        batches = [read_batch(self.files_dir / name) for name in self.pool_files()]
         return np.concatenate([images for images, _ in batches]), np.concatenate([labels for _, labels in batches])
 
     def describe_extras(self) -> dict:
         """The pool, the directory read from and the class names (label order)."""
-        return {"pool": list(self.pool), "data_dir": str(self.data_dir), "classes": list(CIFAR10_CLASSES)}
+        return {**super().describe_extras(), "classes": list(CIFAR10_CLASSES)}

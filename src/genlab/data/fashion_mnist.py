@@ -1,6 +1,5 @@
 """Fashion-MNIST (28x28 grayscale clothing, 10 classes): MNIST's IDX file names and format, its own md5s."""
 
-from genlab.data.download import download_files
 from genlab.data.mnist import MNISTDataModule
 
 FASHION_MNIST_MD5 = {
@@ -19,6 +18,7 @@ class FashionMNISTDataModule(MNISTDataModule):
     """Fashion-MNIST pooled from the standard parts (train, t10k; default t10k like MNIST), then split."""
 
     name = "fashion_mnist"
+    title = "Fashion-MNIST"
     num_classes = 10
 
     def __init__(
@@ -36,12 +36,8 @@ class FashionMNISTDataModule(MNISTDataModule):
     ) -> None:
         super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
 
-    def prepare_data(self) -> None:
-        """Download the pool's files, checked against Fashion-MNIST's md5s, when download is true."""
-        if self.download:
-            download_files(self.mirror, self.data_dir, {name: FASHION_MNIST_MD5[name] for name in self.pool_files()})
-        else:
-            self._require_files()
+    def file_md5s(self) -> dict[str, str]:
+        return FASHION_MNIST_MD5
 
     def describe_extras(self) -> dict:
         """MNIST's pool and data_dir, plus the class names in label order."""

@@ -1,13 +1,11 @@
 """MNIST digits (28x28) from the standard IDX files: read locally, or downloaded on request."""
 
-from pathlib import Path
-
 import numpy as np
 
 from genlab.data.download import download_files
 from genlab.data.idx import read_idx
-from genlab.data.image_datamodule import ImageDataModule
-from genlab.errors import ConfigError, DataError
+from genlab.data.pooled_files import PooledFilesDataModule
+from genlab.errors import DataError
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -22,21 +20,12 @@ MNIST_MD5 = {
 DEFAULT_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
 
-def _pool_parts(pool) -> list[str]:
-    """Return pool as a list of MNIST part names, or raise ConfigError naming data.pool."""
-    parts = [pool] if isinstance(pool, str) else list(pool)
-    unknown = [part for part in parts if part not in MNIST_FILES]
-    if not parts or unknown:
-        raise ConfigError(
-            f"data.pool must list one or more of {', '.join(MNIST_FILES)}, got {parts!r}"
-        )
-    return parts
-
-
-class MNISTDataModule(ImageDataModule):
+class MNISTDataModule(PooledFilesDataModule):
     """MNIST images pooled from the chosen standard parts, then split by the base class."""
 
     name = "mnist"
+    title = "MNIST"  # how error messages name the dataset
+    parts = MNIST_FILES
     num_classes = 10
 
     def __init__(
@@ -52,53 +41,34 @@ class MNISTDataModule(ImageDataModule):
         download: bool = False,
         mirror: str = DEFAULT_MIRROR,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed)
-        self.data_dir = Path(data_dir)
-        self.pool = _pool_parts(pool)
-        self.download = bool(download)
-        self.mirror = str(mirror)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
 
-    def pool_files(self) -> list[str]:
-        """File names the pool needs, images before labels, in pool order."""
-        return [name for part in self.pool for name in MNIST_FILES[part]]
-
-    def _require_files(self) -> None:
-        """Raise DataError naming data_dir and the expected files if any is missing."""
-        expected = self.pool_files()
-        missing = [name for name in expected if not (self.data_dir / name).is_file()]
-        if missing:
-            present = f" ({len(expected) - len(missing)} present)" if len(missing) < len(expected) else ""
-            raise DataError(
-                f"MNIST files missing from {self.data_dir}: {', '.join(missing)}{present}; copy them there, "
-                "or set data.download=true to fetch them when online"
-            )
+    def file_md5s(self) -> dict[str, str]:
+        """The standard files' md5 checksums (a method, so variants in the same format bring their own)."""
+        return MNIST_MD5
 
     def prepare_data(self) -> None:
         """Download the pool's files when download is true; otherwise check they are present."""
         if self.download:
-            files = {name: MNIST_MD5[name] for name in self.pool_files()}
+            files = {name: self.file_md5s()[name] for name in self.pool_files()}
             download_files(self.mirror, self.data_dir, files)
         else:
-            self._require_files()
+            self.require_files()
 
     def load_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Concatenate the pool's images (N, 28, 28) uint8 and labels (N,)."""
-        self._require_files()
+        self.require_files()
         images, labels = [], []
         for part in self.pool:
             image_name, label_name = MNIST_FILES[part]
-            part_images = read_idx(self.data_dir / image_name, what="MNIST file")
-            part_labels = read_idx(self.data_dir / label_name, what="MNIST file")
+            part_images = read_idx(self.data_dir / image_name, what=f"{self.title} file")
+            part_labels = read_idx(self.data_dir / label_name, what=f"{self.title} file")
             if part_images.ndim != 3 or part_labels.ndim != 1 or len(part_images) != len(part_labels):
                 raise DataError(
-                    f"MNIST files {self.data_dir / image_name} and {self.data_dir / label_name} do not match: "
+                    f"{self.title} files {self.data_dir / image_name} and {self.data_dir / label_name} do not match: "
                     f"images shape {part_images.shape}, labels shape {part_labels.shape}; "
                     "expected (N, H, W) images and (N,) labels"
                 )
             images.append(part_images)
             labels.append(part_labels.astype(np.int64))
         return np.concatenate(images), np.concatenate(labels)
-
-    def describe_extras(self) -> dict:
-        """The pool of standard parts and the directory read from."""
-        return {"pool": list(self.pool), "data_dir": str(self.data_dir)}
