@@ -92,7 +92,7 @@ def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
 
 
 @pytest.mark.parametrize("experiment", ["cnn_digits", "lstm_digits"])
-def test_short_classifier_digits_run_completes_and_logs_accuracies(run_cli, output_dir, experiment):
+def test_short_classifier_digits_run_logs_accuracies_and_decays_the_learning_rate(run_cli, output_dir, experiment):
     result = run_cli("train", f"experiment={experiment}", *FAST, "callbacks.model_summary=null")
     assert result.exit_code == 0, result.stderr
     task_name = {"cnn_digits": "cnn_classifier_digits", "lstm_digits": "lstm_classifier_digits"}[experiment]
@@ -101,6 +101,8 @@ def test_short_classifier_digits_run_completes_and_logs_accuracies(run_cli, outp
     val_acc = [float(row["val/acc"]) for row in rows if row.get("val/acc")]
     assert len(val_acc) == 2 and all(0.0 <= acc <= 1.0 for acc in val_acc)
     assert any(row.get("train/loss") for row in rows) and any(row.get("train/acc") for row in rows)
+    learning_rates = [float(row["lr-AdamW"]) for row in rows if row.get("lr-AdamW")]
+    assert learning_rates[0] > learning_rates[-1] > 0  # cosine decay over the run's 8 optimizer steps
     info = read_run_info(run_dir)
     assert info["status"] == "completed" and {"test/acc", "test/loss"} <= set(info["final_metrics"])
     assert list((run_dir / "checkpoints").glob("best-*.ckpt")) and not (run_dir / "samples").exists()

@@ -8,8 +8,8 @@ import pytest
 from conftest import REPO, run_dirs
 
 CONFIG_ERRORS = [
-    (["model=nope"], "unknown model option 'nope'; valid options: dcgan"),
-    (["data=imagenet"], "unknown data option 'imagenet'; valid options: digits, mnist"),
+    (["model=nope"], "unknown model option 'nope'; valid options: cnn_classifier, cvae, dcgan, gan, "),
+    (["data=imagenet"], "unknown data option 'imagenet'; valid options: cifar10, digits, fashion_mnist, image_folder, mnist"),
     (["seed=abc"], "seed: Value 'abc' of type 'str' could not be converted to Integer"),
     (["train=maybe"], "train: Value 'maybe' is not a valid bool"),
     (["foo=1"], "unknown config key 'foo'"),
@@ -78,4 +78,5 @@ def test_help_and_config_errors_never_import_torch(args, output_dir):
 def test_help_lists_config_groups_and_their_options():
     result = subprocess.run([sys.executable, "-m", "genlab.train", "--help"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0
-    assert "model: dcgan" in result.stdout and "experiment: dcgan_digits, dcgan_mnist" in result.stdout
+    assert "model: cnn_classifier, cvae, dcgan, gan, lstm_classifier, vae" in result.stdout
+    assert "experiment: " in result.stdout and "dcgan_digits, dcgan_mnist" in result.stdout

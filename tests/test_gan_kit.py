@@ -35,7 +35,7 @@ def test_discriminator_steps_lower_the_discriminator_loss_for_every_loss(loss):
     for _ in range(30):
         value = discriminator_loss(loss, model.discriminator(real), model.discriminator(fake))
         if loss == "wgan-gp":
-            value = value + 10 * gradient_penalty(model.discriminator, real, fake, None)
+            value = value + 10 * gradient_penalty(model.discriminate, real, fake, None)
         optimizer.zero_grad()
         value.backward()
         optimizer.step()

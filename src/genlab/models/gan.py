@@ -61,6 +61,17 @@ class GANModule(LightningModule):
             )
             self.generator_ema.requires_grad_(False)
 
+    @staticmethod
+    def _call(network: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Unconditional networks take only their input, so plain user modules (e.g. nn.Sequential) work."""
+        return network(inputs) if labels is None else network(inputs, labels)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self._call(self.generator, z, labels)
+
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self._call(self.discriminator, images, labels)
+
     def configure_optimizers(self):
         generator_opt = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
         discriminator_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas)
@@ -71,12 +82,12 @@ class GANModule(LightningModule):
 
     def discriminator_step(self, real, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        real_logits, fake_logits = self.discriminator(real, labels), self.discriminator(fake.detach(), labels)
+        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake.detach(), labels)
         loss = gan_losses.discriminator_loss(self.loss_name, real_logits, fake_logits)
         if self.loss_name == "wgan-gp":
-            loss = loss + self.gp_weight * gan_losses.gradient_penalty(self.discriminator, real, fake, labels)
+            loss = loss + self.gp_weight * gan_losses.gradient_penalty(self.discriminate, real, fake, labels)
         if self.r1_weight:
-            loss = loss + self.r1_weight * gan_losses.r1_penalty(self.discriminator, real, labels)
+            loss = loss + self.r1_weight * gan_losses.r1_penalty(self.discriminate, real, labels)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
@@ -89,7 +100,7 @@ class GANModule(LightningModule):
 
     def generator_step(self, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        loss = gan_losses.generator_loss(self.loss_name, self.discriminator(fake, labels))
+        loss = gan_losses.generator_loss(self.loss_name, self.discriminate(fake, labels))
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
@@ -105,7 +116,7 @@ class GANModule(LightningModule):
         real, labels = batch[0], self.batch_labels(batch)
         generator_opt, discriminator_opt = self.optimizers()
         exclude_from_step_count(discriminator_opt)
-        fake = self.generator(self.noise(real.shape[0]), labels)
+        fake = self.generate(self.noise(real.shape[0]), labels)
         stats = self.discriminator_step(real, fake, labels, discriminator_opt)
         if (self.trainer.fit_loop.epoch_loop.total_batch_idx + 1) % self.n_critic == 0:  # counts across epochs
             stats |= self.generator_step(fake, labels, generator_opt)
@@ -117,8 +128,8 @@ class GANModule(LightningModule):
         """Both losses on held-out real images and seeded noise (same noise every evaluation)."""
         real, labels = batch[0], self.batch_labels(batch)
         noise = self.noise(real.shape[0], torch.Generator().manual_seed(batch_idx))
-        real_logits = self.discriminator(real, labels)
-        fake_logits = self.discriminator(self.generator(noise, labels), labels)
+        real_logits = self.discriminate(real, labels)
+        fake_logits = self.discriminate(self.generate(noise, labels), labels)
         stats = {
             "d_loss": gan_losses.discriminator_loss(self.loss_name, real_logits, fake_logits),
             "g_loss": gan_losses.generator_loss(self.loss_name, fake_logits),
@@ -155,6 +166,6 @@ class GANModule(LightningModule):
         network = self.generator_ema.module if self.generator_ema is not None else self.generator
         was_training = network.training
         network.eval()
-        images = network(self.noise(num_samples, generator), labels)
+        images = self._call(network, self.noise(num_samples, generator), labels)
         network.train(was_training)
         return to_uint8(images)

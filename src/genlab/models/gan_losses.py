@@ -34,20 +34,20 @@ def mean_score(name: str, logits: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(logits).mean() if name == "bce" else logits.mean()
 
 
-def _input_gradient_norms(discriminator, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def _input_gradient_norms(discriminate, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     images = images.detach().requires_grad_(True)
-    scores = discriminator(images, labels)
+    scores = discriminate(images, labels)
     (gradients,) = torch.autograd.grad(scores.sum(), images, create_graph=True)
     return gradients.flatten(1).norm(2, dim=1)  # (B,)
 
 
-def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def gradient_penalty(discriminate, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): (||∇D(x̂)|| - 1)² on random interpolates of real and fake."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     interpolates = alpha * real + (1 - alpha) * fake.detach()
-    return ((_input_gradient_norms(discriminator, interpolates, labels) - 1.0) ** 2).mean()
+    return ((_input_gradient_norms(discriminate, interpolates, labels) - 1.0) ** 2).mean()
 
 
-def r1_penalty(discriminator, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def r1_penalty(discriminate, real: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): ½·||∇D(x)||² on real images."""
-    return 0.5 * (_input_gradient_norms(discriminator, real, labels) ** 2).mean()
+    return 0.5 * (_input_gradient_norms(discriminate, real, labels) ** 2).mean()

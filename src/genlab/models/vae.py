@@ -19,6 +19,7 @@ from genlab.images import to_uint8
 from genlab.networks.vae import build_vae_networks
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+LR_SCHEDULES = ("constant", "cosine")
 IW_DECODE_ROWS = 1024  # most (sample, image) pairs decoded at once by the importance-weighted NLL
 TEST_SEED_OFFSET = 1_000_003  # test batches draw other binarizations than the val batches with the same index
 
@@ -37,8 +38,10 @@ class VAEModule(LightningModule):
     """Gaussian-latent VAE base; subclasses set `self.encoder` (images, labels → mean, logvar) and `self.decoder`."""
 
     def __init__(self, image_size: int, channels: int, latent_dim: int, likelihood: str, num_classes: int | None,
-                 lr: float, beta: float, kl_warmup_steps: int, iw_samples: int):
+                 lr: float, lr_schedule: str, beta: float, kl_warmup_steps: int, iw_samples: int):
         super().__init__()
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"model.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
         if likelihood not in LIKELIHOODS:
             raise ConfigError(f"model.likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
         if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2):
@@ -48,12 +51,21 @@ class VAEModule(LightningModule):
                 raise ConfigError(f"model.{key} must be a number >= {minimum}, got {value!r}")
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.likelihood, self.num_classes = likelihood, num_classes
+        self.lr_schedule = lr_schedule
         self.lr, self.beta, self.kl_warmup_steps, self.iw_samples = lr, float(beta), int(kl_warmup_steps), int(iw_samples)
         if likelihood == "gaussian":
             self.decoder_logvar = torch.nn.Parameter(torch.full((channels,), -4.0))  # σ ≈ 0.14 to start
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.lr)
+        """Adam; lr_schedule=cosine anneals the rate to 0 over the run's training steps (stepped per batch)."""
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
+        if self.lr_schedule == "constant":
+            return optimizer
+        total_steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total_steps):
+            raise ConfigError("model.lr_schedule=cosine needs a finite run: set trainer.max_epochs or trainer.max_steps")
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, int(total_steps)))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # ---- likelihood -------------------------------------------------------------------------------
     def uniform(self, shape, generator: torch.Generator | None) -> torch.Tensor:
@@ -237,16 +249,18 @@ class VAE(VAEModule):
         channels: int = 1,
         latent_dim: int = 32,
         arch: str = "mlp",
-        hidden_dims: tuple[int, ...] = (512, 256),
+        hidden_dims: tuple[int, ...] = (512,),
         conv_channels: tuple[int, ...] = (32, 64),
         likelihood: str = "bernoulli",
         num_classes: int | None = None,
-        lr: float = 1e-3,
+        lr: float = 2e-3,
+        lr_schedule: str = "cosine",
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         iw_samples: int = 100,
     ):
         super().__init__(image_size=image_size, channels=channels, latent_dim=latent_dim, likelihood=likelihood,
-                         num_classes=num_classes, lr=lr, beta=beta, kl_warmup_steps=kl_warmup_steps, iw_samples=iw_samples)
+                         num_classes=num_classes, lr=lr, lr_schedule=lr_schedule, beta=beta,
+                         kl_warmup_steps=kl_warmup_steps, iw_samples=iw_samples)
         self.encoder, self.decoder = build_vae_networks(arch, channels, image_size, latent_dim, hidden_dims,
                                                        conv_channels, num_classes)

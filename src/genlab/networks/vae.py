@@ -97,7 +97,7 @@ def conv_body(channels: int, conv_channels: tuple[int, ...], side: int) -> nn.Se
 
 
 def build_vae_networks(arch: str = "mlp", channels: int = 1, image_size: int = 28, latent_dim: int = 32,
-                       hidden_dims: tuple[int, ...] = (512, 256), conv_channels: tuple[int, ...] = (32, 64),
+                       hidden_dims: tuple[int, ...] = (512,), conv_channels: tuple[int, ...] = (32, 64),
                        num_classes: int | None = None) -> tuple[VAEEncoder, VAEDecoder]:
     """The encoder/decoder pair for `arch`; hidden_dims are the dense layers (reversed in the decoder)."""
     hidden_dims, conv_channels = tuple(hidden_dims), tuple(conv_channels)
