@@ -4,7 +4,11 @@ All losses are nats per image: summed over pixels, averaged over the batch.
 - likelihood=bernoulli: pixels are dynamically binarized (pixel ~ Bernoulli((x + 1) / 2), fresh each
   training batch, seeded per batch at validation/test) and the decoder's logits are Bernoulli logits.
 - likelihood=gaussian: pixels are intensities u = (x + 1) / 2 in [0, 1]; p(u|z) = N(sigmoid(logits), σ²)
-  with one learned log-variance per channel (`decoder_logvar`, clamped at -10); nats of a density on [0, 1].
+  with one learned log-variance per channel (`decoder_logvar`, clamped at -10); nats of a density on [0, 1]
+  (subtract H·W·C·ln 2 for a density on [-1, 1]; negative values are normal for a continuous density).
+Logged as train/, val/ and test/: elbo = -(recon + kl), recon = -log p(x|z), kl, and loss = recon + w·kl, where w
+is beta (warmed up over kl_warmup_steps in training only). test/nll_iw is the importance-weighted NLL, the number
+comparable with the literature. A conditional model (num_classes set) reports -log p(x|y), not -log p(x).
 """
 import math
 from numbers import Integral
@@ -44,15 +48,18 @@ class VAEModule(LightningModule):
             raise ConfigError(f"model.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
         if likelihood not in LIKELIHOODS:
             raise ConfigError(f"model.likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2):
+        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                        or num_classes < 2):
             raise ConfigError(f"model.num_classes must be null (unconditional) or an integer >= 2, got {num_classes!r}")
-        for key, value, minimum in (("beta", beta, 0), ("kl_warmup_steps", kl_warmup_steps, 0), ("iw_samples", iw_samples, 1)):
+        for key, value, minimum in (("beta", beta, 0), ("kl_warmup_steps", kl_warmup_steps, 0),
+                                    ("iw_samples", iw_samples, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
                 raise ConfigError(f"model.{key} must be a number >= {minimum}, got {value!r}")
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.likelihood, self.num_classes = likelihood, num_classes
         self.lr_schedule = lr_schedule
-        self.lr, self.beta, self.kl_warmup_steps, self.iw_samples = lr, float(beta), int(kl_warmup_steps), int(iw_samples)
+        self.lr, self.beta = lr, float(beta)
+        self.kl_warmup_steps, self.iw_samples = int(kl_warmup_steps), int(iw_samples)
         if likelihood == "gaussian":
             self.decoder_logvar = torch.nn.Parameter(torch.full((channels,), -4.0))  # σ ≈ 0.14 to start
 
@@ -69,10 +76,14 @@ class VAEModule(LightningModule):
 
     # ---- likelihood -------------------------------------------------------------------------------
     def uniform(self, shape, generator: torch.Generator | None) -> torch.Tensor:
-        return torch.rand(shape, generator=generator).to(self.device) if generator else torch.rand(shape, device=self.device)
+        if generator is None:
+            return torch.rand(shape, device=self.device)
+        return torch.rand(shape, generator=generator).to(self.device)  # CPU generator: same numbers on any device
 
     def normal(self, shape, generator: torch.Generator | None) -> torch.Tensor:
-        return torch.randn(shape, generator=generator).to(self.device) if generator else torch.randn(shape, device=self.device)
+        if generator is None:
+            return torch.randn(shape, device=self.device)
+        return torch.randn(shape, generator=generator).to(self.device)
 
     def targets(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """What p(x|z) models: binarized pixels (bernoulli) or intensities in [0, 1] (gaussian); (B, C, H, W)."""
@@ -96,7 +107,9 @@ class VAEModule(LightningModule):
         if not self.num_classes:
             return None
         if labels is None:
-            raise ConfigError(f"labels: {type(self).__name__} is conditional on {self.num_classes} classes; pass the images' labels")
+            raise ConfigError(
+                f"labels: {type(self).__name__} is conditional on {self.num_classes} classes; pass the images' labels"
+            )
         labels = torch.as_tensor(labels, dtype=torch.long, device=self.device).reshape(-1)
         if labels.numel() != count:
             raise ConfigError(f"labels: expected {count} labels, got {labels.numel()}")
@@ -152,7 +165,8 @@ class VAEModule(LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch[0], batch[1]
         stats = self.losses(self.targets(images), self.check_labels(labels, len(images)), None, self.kl_weight())
-        self.log_dict({f"train/{name}": value.detach() for name, value in stats.items() if name != "loss"}, batch_size=len(images))
+        logged = {f"train/{name}": value.detach() for name, value in stats.items() if name != "loss"}
+        self.log_dict(logged, batch_size=len(images))
         self.log("train/loss", stats["loss"].detach(), prog_bar=True, batch_size=len(images))
         return stats["loss"]
 
@@ -164,7 +178,8 @@ class VAEModule(LightningModule):
         stats = self.losses(targets, labels, generator, self.beta)
         if prefix == "test":
             stats["nll_iw"] = self.importance_weighted_nll(targets, labels, self.iw_samples, generator).mean()
-        self.log_dict({f"{prefix}/{name}": value for name, value in stats.items()}, batch_size=len(images), sync_dist=True)
+        logged = {f"{prefix}/{name}": value for name, value in stats.items()}
+        self.log_dict(logged, batch_size=len(images), sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self.evaluation_step(batch, "val", seed=batch_idx)
@@ -185,8 +200,9 @@ class VAEModule(LightningModule):
             return None
         if class_label is None:
             return torch.arange(num_samples, device=self.device) % self.num_classes
-        if isinstance(class_label, bool) or not isinstance(class_label, Integral) or not 0 <= class_label < self.num_classes:
-            raise ConfigError(f"class_label={class_label} is out of range: use an integer in 0..{self.num_classes - 1}")
+        if isinstance(class_label, bool) or not isinstance(class_label, Integral) \
+                or not 0 <= class_label < self.num_classes:
+            raise ConfigError(f"class_label={class_label} is out of range: use 0..{self.num_classes - 1}")
         return torch.full((num_samples,), int(class_label), dtype=torch.long, device=self.device)
 
     def in_eval_mode(self, function, *args):
