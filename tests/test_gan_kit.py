@@ -8,6 +8,7 @@ from genlab.errors import ConfigError
 from genlab.models.dcgan import DCGAN
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.models.mlp_gan import GAN
+from genlab.networks.conditioning import sampling_labels
 
 
 def tiny_loader(count: int = 64, batch_size: int = 16) -> DataLoader:
@@ -78,7 +79,7 @@ def test_spectral_norm_wraps_every_discriminator_layer_and_ema_tracks_the_genera
 def test_conditional_sampling_uses_the_requested_class_and_rejects_bad_labels():
     model = DCGAN(image_size=16, latent_dim=8, g_width=8, d_width=8, num_classes=10)
     assert model.sample(6, seed=0, class_label=3).shape == (6, 16, 16, 1)
-    assert model.sample_labels(12, None).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert sampling_labels("m", model.num_classes, 12, None, model.device).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     with pytest.raises(ConfigError, match="class_label=10 is out of range: use 0..9"):
         model.sample(2, class_label=10)
     with pytest.raises(ConfigError, match="model.loss=lsgan is not one of: bce, hinge, wgan-gp"):

@@ -8,6 +8,7 @@ import torch
 from conftest import FAST, read_run_info, run_dirs
 from genlab.errors import ConfigError
 from genlab.models.vae import VAE
+from genlab.networks.conditioning import sampling_labels
 
 SMALL = {"latent_dim": 4, "hidden_dims": (32,), "conv_channels": (4, 8), "lr_schedule": "constant"}
 
@@ -113,7 +114,7 @@ def test_importance_weighted_nll_does_not_depend_on_the_decode_chunking(monkeypa
 def test_conditional_sample_of_one_class_gives_the_requested_count_and_cycles_by_default():
     model = VAE(image_size=16, num_classes=10, **SMALL)
     assert model.sample(7, seed=0, class_label=3).shape == (7, 16, 16, 1)
-    assert model.sample_labels(12, None).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert sampling_labels("m", model.num_classes, 12, None, model.device).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert np.array_equal(model.sample(4, seed=1), model.sample(4, seed=1))
 
 

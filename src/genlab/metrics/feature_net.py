@@ -1,4 +1,5 @@
 """FID/KID/IS feature nets: genlab's LeNet trained once per dataset and cached, a given classifier, or Inception."""
+import copy
 import hashlib
 import io
 import json
@@ -36,14 +37,26 @@ class FeatureExtractor(nn.Module):
 
 
 def cache_key(description: dict) -> str:
-    """Hash of what decides the cached net: the dataset, its split, and the training recipe."""
-    keys = ("dataset", "image_shape", "num_classes", "split_sizes", "splits", "seed", "pool", "classes")
+    """Hash of what decides the cached net: the dataset, its split fractions, and the training recipe.
+
+    The run's `seed` is left out on purpose: the net trains on the split drawn with the recipe's own seed,
+    so runs with different seeds are scored by the same feature net and their FIDs compare.
+    """
+    keys = ("dataset", "image_shape", "num_classes", "split_sizes", "splits", "pool", "classes")
     identity = {key: description.get(key) for key in keys} | {"recipe": RECIPE}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def recipe_split(datamodule):
+    """A fresh copy of the datamodule whose split is drawn with the recipe's seed, not the run's."""
+    recipe_datamodule = copy.copy(datamodule)
+    recipe_datamodule.seed, recipe_datamodule.datasets = RECIPE["seed"], None
+    return recipe_datamodule
+
+
 def train_lenet(datamodule) -> tuple[LeNet, float]:
-    """Train the feature LeNet deterministically on the train split; return it and its val accuracy."""
+    """Train the feature LeNet deterministically on the recipe split's train part; return it and its val accuracy."""
+    datamodule = recipe_split(datamodule)
     datamodule.setup("fit")
     channels, image_size = datamodule.describe()["image_shape"][:2]
     generator = torch.Generator().manual_seed(RECIPE["seed"])

@@ -8,7 +8,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
-from genlab.networks.conditioning import apply_spectral_norm
+from genlab.networks.conditioning import apply_spectral_norm, sampling_labels
 
 
 def _do_nothing() -> None:
@@ -144,24 +144,12 @@ class GANModule(LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self.evaluation_losses(batch, batch_idx, "test")
 
-    def sample_labels(self, count: int, class_label: int | None) -> torch.Tensor | None:
-        """Labels for conditional sampling: the requested class, else 0..K-1 cycling (one class per grid row)."""
-        if not self.num_classes:
-            if class_label is not None:
-                raise ConfigError(f"class_label={class_label}: {type(self).__name__} is unconditional")
-            return None
-        if class_label is None:
-            return torch.arange(count, device=self.device) % self.num_classes
-        if not 0 <= class_label < self.num_classes:
-            raise ConfigError(f"class_label={class_label} is out of range: use 0..{self.num_classes - 1}")
-        return torch.full((count,), class_label, device=self.device, dtype=torch.long)
-
     @torch.no_grad()
     def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
         """`num_samples` generated images as uint8 (N, H, W, C) from the EMA generator when there is one."""
         if num_samples <= 0:
             raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
-        labels = self.sample_labels(num_samples, class_label)
+        labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         network = self.generator_ema.module if self.generator_ema is not None else self.generator
         was_training = network.training

@@ -11,7 +11,6 @@ is beta (warmed up over kl_warmup_steps in training only). test/nll_iw is the im
 comparable with the literature. A conditional model (num_classes set) reports -log p(x|y), not -log p(x).
 """
 import math
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from lightning.pytorch import LightningModule
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
+from genlab.networks.conditioning import sampling_labels
 from genlab.networks.vae import build_vae_networks
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -192,19 +192,6 @@ class VAEModule(LightningModule):
         """Decoder logits → mean intensities (sigmoid, not binary samples) → uint8 (N, H, W, C)."""
         return to_uint8(torch.sigmoid(logits) * 2.0 - 1.0)
 
-    def sample_labels(self, num_samples: int, class_label: int | None) -> torch.Tensor | None:
-        """Labels for sampling: cycle 0..K-1, or all `class_label`; unconditional models take none."""
-        if not self.num_classes:
-            if class_label is not None:
-                raise ConfigError(f"class_label={class_label}: {type(self).__name__} is unconditional")
-            return None
-        if class_label is None:
-            return torch.arange(num_samples, device=self.device) % self.num_classes
-        if isinstance(class_label, bool) or not isinstance(class_label, Integral) \
-                or not 0 <= class_label < self.num_classes:
-            raise ConfigError(f"class_label={class_label} is out of range: use 0..{self.num_classes - 1}")
-        return torch.full((num_samples,), int(class_label), dtype=torch.long, device=self.device)
-
     def in_eval_mode(self, function, *args):
         was_training = self.training
         self.eval()
@@ -218,7 +205,7 @@ class VAEModule(LightningModule):
         """`num_samples` decoded z ~ N(0, I) as uint8 (N, H, W, C); the same seed gives the same images."""
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
-        labels = self.sample_labels(num_samples, class_label)
+        labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(num_samples, self.latent_dim, generator=generator).to(self.device)
         return self.in_eval_mode(lambda: self.to_images(self.decode(z, labels)))

@@ -1,7 +1,11 @@
 """Class conditioning shared by generator/discriminator networks: one-hot inputs and projection heads."""
+from numbers import Integral
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genlab.errors import ConfigError
 
 
 def with_one_hot(inputs: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
@@ -9,6 +13,23 @@ def with_one_hot(inputs: torch.Tensor, labels: torch.Tensor | None, num_classes:
     if not num_classes:
         return inputs
     return torch.cat([inputs, F.one_hot(labels, num_classes).to(inputs.dtype)], dim=1)
+
+
+def sampling_labels(model_name: str, num_classes: int | None, count: int, class_label: int | None,
+                    device: torch.device) -> torch.Tensor | None:
+    """Labels for conditional sampling: all `class_label`, else 0..K-1 cycling (one class per grid row).
+
+    Unconditional models take none; a label they cannot use fails in one line naming it.
+    """
+    if not num_classes:
+        if class_label is not None:
+            raise ConfigError(f"class_label={class_label}: {model_name} is unconditional")
+        return None
+    if class_label is None:
+        return torch.arange(count, device=device) % num_classes
+    if isinstance(class_label, bool) or not isinstance(class_label, Integral) or not 0 <= class_label < num_classes:
+        raise ConfigError(f"class_label={class_label} is out of range: use 0..{num_classes - 1}")
+    return torch.full((count,), int(class_label), dtype=torch.long, device=device)
 
 
 class ProjectionHead(nn.Module):
