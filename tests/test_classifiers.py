@@ -82,15 +82,6 @@ def test_predict_classes_gives_int64_labels_in_range_for_tensors_and_uint8_sampl
     assert module.training
 
 
-def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
-    from genlab.models.classifier import lr_factor
-
-    factor = lr_factor("cosine", warmup_steps=4, total_steps=14)
-    assert [factor(step) for step in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert factor(9) == pytest.approx(0.5) and factor(14) == pytest.approx(0.0)
-    assert lr_factor("constant", 2, 100)(50) == 1.0
-
-
 @pytest.mark.parametrize("experiment", ["cnn_digits", "lstm_digits"])
 def test_short_classifier_digits_run_logs_accuracies_and_decays_the_learning_rate(run_cli, output_dir, experiment):
     result = run_cli("train", f"experiment={experiment}", *FAST, "callbacks.model_summary=null")

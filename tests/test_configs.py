@@ -1,12 +1,11 @@
 """Every experiment, debug and trainer config composes and runs a real batch (not only composes)."""
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO, SHARED_DATA, read_run_info, run_subprocess
 
 CONF = REPO / "conf"
-NEEDS_SHARED = {"mnist": "mnist"}  # experiment name part → the shared data folder it reads
+NEEDS_SHARED = {"mnist": "mnist", "shakespeare": "tinyshakespeare"}  # experiment name part → the shared data folder it reads
 
 
 def options(group: str) -> list[str]:

@@ -93,7 +93,7 @@ def test_real_images_returns_first_n_and_rejects_unknown_split():
 @pytest.mark.parametrize(
     ("kwargs", "key"),
     [
-        ({"batch_size": 0}, "data.batch_size must be a positive integer, got 0"),
+        ({"batch_size": 0}, "data.batch_size must be an integer >= 1, got 0"),
         ({"image_size": -4}, "data.image_size"),
         ({"channels": 2}, "data.channels"),
         ({"num_workers": -1}, "data.num_workers"),

@@ -86,3 +86,14 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_bad_labels():
         DCGAN(loss="lsgan")
     with pytest.raises(ConfigError, match="model.n_critic must be >= 1"):
         GAN(n_critic=0)
+
+
+def test_ema_warms_up_so_early_averages_do_not_keep_the_untrained_weights():
+    from genlab.models.gan import ema_with_warmup
+
+    average = ema_with_warmup(0.999)
+    ema, live = torch.zeros(3), torch.ones(3)
+    assert torch.allclose(average(ema, live, torch.tensor(1)), torch.full((3,), 1 - 2 / 11))
+    assert torch.allclose(average(ema, live, torch.tensor(100_000)), torch.full((3,), 1 - 0.999))
+    counter = torch.tensor(7)
+    assert average(torch.tensor(3), counter, torch.tensor(5)) is counter  # integer buffers follow the live model

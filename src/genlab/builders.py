@@ -7,7 +7,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
-from genlab.callbacks.graceful_interrupt import GracefulInterrupt, RunInterrupted
+from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.checkpoints import find_last_checkpoint
 from genlab.loggers.run_csv import RunCSVLogger
 

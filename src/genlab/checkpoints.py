@@ -52,7 +52,7 @@ def genlab_metadata(checkpoint: dict, path) -> dict:
 
 
 def build_module(model_config, checkpoint: dict, path):
-    """Instantiate the LightningModule described by `model_config` and load the checkpoint's weights into it."""
+    """Instantiate the LightningModule described by `model_config`, load the checkpoint's weights, attach its data description."""
     from hydra.utils import instantiate
 
     module = instantiate(model_config, _convert_="all")
@@ -62,6 +62,7 @@ def build_module(model_config, checkpoint: dict, path):
         raise CheckpointError(
             f"{path} does not fit model {model_config.get('_target_')}: {str(error).splitlines()[0]}"
         ) from None
+    module.data_description = checkpoint.get("genlab", {}).get("data", {})  # e.g. the LM's tokenizer
     return module.eval()
 
 
@@ -71,7 +72,6 @@ def load_module(path, map_location="cpu"):
     meta = genlab_metadata(checkpoint, path)
     module = build_module(OmegaConf.create(meta["config"]["model"]), checkpoint, path)
     module.genlab_config = meta["config"]
-    module.data_description = meta["data"]
     return module
 
 

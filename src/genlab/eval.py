@@ -1,5 +1,4 @@
 """genlab-eval: test a checkpoint on its stored data split; `ckpt_path=` is all it needs."""
-import json
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -30,13 +29,23 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(config.data, _convert_="all")
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
     run_dir = Path(cfg.paths.run_dir)
+    split = evaluated_split(datamodule, cfg.split)
     trainer = instantiate(config.trainer, logger=RunCSVLogger(str(run_dir)), callbacks=sample_quality(config), _convert_="all")
-    run = trainer.test if cfg.split == "test" else trainer.validate
+    run = trainer.test if split == "test" else trainer.validate
     run(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)
-    write_json_atomic(run_dir / "eval_metrics.json", {"ckpt_path": str(cfg.ckpt_path), "split": cfg.split, "metrics": metrics})
-    print(f"evaluated {cfg.ckpt_path} on the {cfg.split} split; metrics in {run_dir / 'eval_metrics.json'}")
+    write_json_atomic(run_dir / "eval_metrics.json", {"ckpt_path": str(cfg.ckpt_path), "split": split, "metrics": metrics})
+    print(f"evaluated {cfg.ckpt_path} on the {split} split; metrics in {run_dir / 'eval_metrics.json'}")
     return metrics
+
+
+def evaluated_split(datamodule, requested: str) -> str:
+    """`requested`, except the validation split when the data has no test split (e.g. text without test_fraction)."""
+    datamodule.setup("test")
+    if requested == "test" and not getattr(datamodule, "has_test_split", True):
+        print("the data has no test split (data.test_fraction=0): evaluating the validation split instead")
+        return "val"
+    return requested
 
 
 def main() -> None:

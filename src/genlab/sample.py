@@ -1,4 +1,4 @@
-"""genlab-sample: draw samples from a checkpoint into `samples.npz` and `grid.png`."""
+"""genlab-sample: draw samples from a checkpoint: images into `samples.npz` + `grid.png`, text into `samples.txt`."""
 import io
 from pathlib import Path
 
@@ -10,17 +10,46 @@ from genlab.config.validate import validate_config
 
 
 def sample(cfg: DictConfig) -> Path:
-    """Rebuild the generator from the checkpoint (plus overrides) and write `num_samples` images."""
+    """Rebuild the generator from the checkpoint (plus overrides) and write `num_samples` images or texts."""
     validate_config(cfg)
     from genlab.checkpoints import build_module
     from genlab.config.stored import config_from_checkpoint
-    from genlab.images import make_grid, save_png
-    from genlab.runs.atomic import write_atomic
 
     checkpoint, config = config_from_checkpoint(cfg)
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
-    images = model.sample(cfg.num_samples, seed=cfg.seed, class_label=cfg.class_label)
     run_dir = Path(cfg.paths.run_dir)
+    if getattr(model, "sample_kind", "images") == "text":
+        write_texts(model, cfg, run_dir)
+    else:
+        write_images(model, config, cfg, run_dir)
+    return run_dir
+
+
+def write_texts(model, cfg: DictConfig, run_dir: Path) -> Path:
+    """Stream `num_samples` (default 1) continuations of `prompt` to stdout and write them to `samples.txt`."""
+    from genlab.runs.atomic import write_atomic
+
+    def stream(index: int, piece: str) -> None:
+        if index != shown[0]:
+            shown[0] = index
+            print(f"\n--- sample {index + 1} ---\n{cfg.prompt}", end="")
+        print(piece, end="", flush=True)
+
+    shown = [-1]
+    texts = model.generate(cfg.prompt, cfg.max_new_tokens, cfg.temperature, cfg.top_k, cfg.top_p,
+                           num_samples=cfg.num_samples or 1, seed=cfg.seed, on_text=stream)
+    path = run_dir / "samples.txt"
+    write_atomic(path, ("\n" + "-" * 40 + "\n").join(texts).encode())
+    print(f"\nwrote {len(texts)} samples to {path}")
+    return path
+
+
+def write_images(model, config: DictConfig, cfg: DictConfig, run_dir: Path) -> None:
+    """`num_samples` (default 64) images into `samples.npz` and `grid.png`; VAEs add reconstruction grids."""
+    from genlab.images import make_grid, save_png
+    from genlab.runs.atomic import write_atomic
+
+    images = model.sample(cfg.num_samples or 64, seed=cfg.seed, class_label=cfg.class_label)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, images=images)
     write_atomic(run_dir / "samples.npz", buffer.getvalue())
@@ -29,7 +58,6 @@ def sample(cfg: DictConfig) -> Path:
     if hasattr(model, "reconstruct"):
         for path in write_autoencoder_grids(model, config.data, run_dir):
             print(f"wrote {path}")
-    return run_dir
 
 
 def write_autoencoder_grids(model, data_config, run_dir: Path, count: int = 8, steps: int = 8) -> list[Path]:

@@ -1,14 +1,16 @@
-"""Writes a fixed-noise sample grid to `samples/epoch_XXX.png` and to every image logger each N epochs."""
+"""Writes samples each N epochs: a fixed-noise image grid `samples/epoch_XXX.png`, or LM texts `samples/step_XXXXXX.txt`."""
 from pathlib import Path
 
+import numpy as np
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from genlab.loggers.media import log_image
 from genlab.images import make_grid, save_png
+from genlab.loggers.media import log_image, log_text
+from genlab.runs.atomic import write_atomic
 
 
 class SampleLogger(Callback):
-    """Calls `pl_module.sample(num_samples, seed=seed)` after validation, on rank 0 only."""
+    """Calls `pl_module.sample(num_samples, seed=seed)` after validation, on rank 0, and sends the result to every logger."""
 
     def __init__(self, dirpath: str, num_samples: int = 64, every_n_epochs: int = 1, seed: int = 0):
         self.dirpath = Path(dirpath)
@@ -21,6 +23,12 @@ class SampleLogger(Callback):
             return
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
-        grid = make_grid(pl_module.sample(self.num_samples, seed=self.seed))
-        save_png(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}.png")
-        log_image(trainer.loggers, "samples", grid, step=trainer.global_step)
+        samples = pl_module.sample(self.num_samples, seed=self.seed)
+        if isinstance(samples, np.ndarray):
+            grid = make_grid(samples)
+            save_png(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}.png")
+            log_image(trainer.loggers, "samples", grid, step=trainer.global_step)
+        else:
+            separator = "\n" + "-" * 40 + "\n"
+            write_atomic(self.dirpath / f"step_{trainer.global_step:06d}.txt", separator.join(samples).encode())
+            log_text(trainer.loggers, "samples", samples, step=trainer.global_step)

@@ -12,6 +12,11 @@ def shard(count: int, rank: int, world_size: int) -> range:
     return range(rank, count, world_size)
 
 
+def generates_images(module: LightningModule) -> bool:
+    """Image generators have `sample()`; language models mark theirs `sample_kind = "text"`."""
+    return hasattr(module, "sample") and getattr(module, "sample_kind", "images") == "images"
+
+
 class SampleQuality(Callback):
     """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std` for models
     with `sample()`; `val/fid` is also logged once before training (the untrained generator's baseline)."""
@@ -27,7 +32,7 @@ class SampleQuality(Callback):
         self.fid_at_start: float | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        if not hasattr(pl_module, "sample") or self.metrics:
+        if not generates_images(pl_module) or self.metrics:
             return
         if self.feature_net == "inception":
             features = inception_feature(self.inception_weights)

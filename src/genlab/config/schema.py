@@ -59,8 +59,13 @@ class EvalConfig(CommonConfig):
 @dataclass
 class SampleConfig(CommonConfig):
     ckpt_path: str = MISSING
-    num_samples: int = 64
+    num_samples: Optional[int] = None
     class_label: Optional[int] = None
+    prompt: str = "\n"
+    max_new_tokens: int = 500
+    temperature: float = 0.8
+    top_k: Optional[int] = 200
+    top_p: Optional[float] = None
 
 
 def register_schemas() -> None:

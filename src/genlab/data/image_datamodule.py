@@ -9,17 +9,11 @@ from lightning.pytorch import LightningDataModule
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
+from genlab.checks import integer
 from genlab.errors import ConfigError, DataError
 
 SPLIT_NAMES = ("train", "val", "test")
 
-
-def _positive_int(key: str, value, minimum: int = 1) -> int:
-    """Return value if it is an int >= minimum, else raise ConfigError naming the key."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigError(f"data.{key} must be {wanted}, got {value!r}")
-    return value
 
 
 def _split_fractions(splits) -> list[float]:
@@ -51,14 +45,14 @@ class ImageDataModule(LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.num_workers = _positive_int("num_workers", num_workers, minimum=0)
-        self.image_size = _positive_int("image_size", image_size)
+        self.batch_size = integer("data.batch_size", batch_size)
+        self.num_workers = integer("data.num_workers", num_workers, minimum=0)
+        self.image_size = integer("data.image_size", image_size)
         if channels not in (1, 3) or isinstance(channels, bool):
             raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {channels!r}")
         self.channels = int(channels)
         self.splits = _split_fractions(splits)
-        self.seed = _positive_int("seed", seed, minimum=0)
+        self.seed = integer("data.seed", seed, minimum=0)
         self.datasets: dict[str, TensorDataset] | None = None
 
     def load_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +154,7 @@ class ImageDataModule(LightningDataModule):
     def real_images(self, split: str, n: int) -> torch.Tensor:
         """First n images of split (all of them if it holds fewer), as (n, C, H, W) in [-1, 1]."""
         images = self._dataset(split).tensors[0]
-        return images[: _positive_int("n", n, minimum=0)]
+        return images[: integer("n", n, minimum=0)]
 
     def describe(self) -> dict:
         """JSON-ready summary of the data: name, shape, range, split sizes, seed and extras."""

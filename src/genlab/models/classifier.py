@@ -1,5 +1,4 @@
 """ClassifierModule: cross-entropy image classifiers (baselines, and the feature nets of FID and label checks)."""
-import math
 
 import numpy as np
 import torch
@@ -9,23 +8,10 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from genlab.errors import ConfigError
+from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
 from genlab.networks.classifiers import LeNet, RowLSTM
 
 LR_SCHEDULES = ("constant", "cosine")
-
-
-def lr_factor(schedule: str, warmup_steps: int, total_steps: int):
-    """LR multiplier per optimizer step: linear warmup over `warmup_steps`, then constant or cosine decay to 0."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        if schedule == "constant":
-            return 1.0
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-    return factor
 
 
 class ClassifierModule(LightningModule):
@@ -74,12 +60,9 @@ class ClassifierModule(LightningModule):
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if self.lr_schedule == "constant" and self.warmup_steps == 0:
             return optimizer
-        total_steps = self.trainer.estimated_stepping_batches  # honours max_steps, max_epochs, limits, accumulation
-        if self.lr_schedule == "cosine" and not math.isfinite(total_steps):
-            raise ConfigError("model.lr_schedule=cosine needs a finite run: set trainer.max_steps or max_epochs")
-        schedule = lr_factor(self.lr_schedule, self.warmup_steps, int(total_steps) if math.isfinite(total_steps) else 0)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        decay = self.lr_schedule == "cosine"
+        total_steps = total_optimizer_steps(self.trainer, "model.lr_schedule=cosine") if decay else 0
+        return per_step(optimizer, warmup_cosine(self.warmup_steps, total_steps, decay=decay))
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from lightning.pytorch import LightningModule
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
@@ -22,6 +22,19 @@ def exclude_from_step_count(optimizer) -> None:
     """
     optimizer._on_before_step = _do_nothing
     optimizer._on_after_step = _do_nothing
+
+
+def ema_with_warmup(decay: float):
+    """EMA update with the usual warmup, rate min(decay, (1 + n) / (10 + n)) after n updates: early averages
+    forget the untrained weights quickly instead of keeping e.g. 0.999^1000 = 37 % of them after 1,000 steps."""
+
+    def average(ema_value: torch.Tensor, value: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        if not value.is_floating_point():
+            return value  # counters such as BatchNorm's num_batches_tracked
+        rate = min(decay, (1.0 + float(num_averaged)) / (10.0 + float(num_averaged)))
+        return torch.lerp(value, ema_value, rate)
+
+    return average
 
 
 class GANModule(LightningModule):
@@ -56,9 +69,7 @@ class GANModule(LightningModule):
         if self.use_spectral_norm:
             apply_spectral_norm(self.discriminator)
         if self.ema_decay is not None:
-            self.generator_ema = AveragedModel(
-                self.generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay), use_buffers=True
-            )
+            self.generator_ema = AveragedModel(self.generator, avg_fn=ema_with_warmup(self.ema_decay), use_buffers=True)
             self.generator_ema.requires_grad_(False)
 
     @staticmethod

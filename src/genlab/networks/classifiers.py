@@ -1,17 +1,11 @@
 """Image classifiers for baselines and as FID/accuracy feature nets: a LeNet-style CNN and a row-by-row LSTM."""
-from numbers import Integral, Real
 
 import torch
 from torch import nn
 
+from genlab.checks import fraction, integer
 from genlab.errors import ConfigError
 
-
-def _integer(key: str, value, minimum: int = 1) -> int:
-    """`value` as an int when it is an integer >= minimum, else ConfigError naming `model.<key>`."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ConfigError(f"model.{key} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _channels(value) -> int:
@@ -23,14 +17,8 @@ def _channels(value) -> int:
 
 def _image_args(channels, image_size, num_classes) -> tuple[int, int, int]:
     """Checked (channels, image_size, num_classes) shared by every classifier."""
-    return _channels(channels), _integer("image_size", image_size, 4), _integer("num_classes", num_classes, 2)
+    return _channels(channels), integer("model.image_size", image_size, 4), integer("model.num_classes", num_classes, 2)
 
-
-def _dropout(value) -> float:
-    """`value` as a float in [0, 1), else ConfigError naming `model.dropout`."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-        raise ConfigError(f"model.dropout must be a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 def conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -62,7 +50,7 @@ class LeNet(nn.Module):
     ):
         super().__init__()
         channels, image_size, num_classes = _image_args(channels, image_size, num_classes)
-        width, feature_dim, dropout = _integer("width", width), _integer("feature_dim", feature_dim), _dropout(dropout)
+        width, feature_dim, dropout = integer("model.width", width), integer("model.feature_dim", feature_dim), fraction("model.dropout", dropout)
         self.trunk = nn.Sequential(
             *conv_block(channels, width),  # (B, w, S/2, S/2)
             *conv_block(width, 2 * width),  # (B, 2w, S/4, S/4)
@@ -103,8 +91,8 @@ class RowLSTM(nn.Module):
     ):
         super().__init__()
         channels, image_size, num_classes = _image_args(channels, image_size, num_classes)
-        hidden_size, num_layers = _integer("hidden_size", hidden_size), _integer("num_layers", num_layers)
-        dropout = _dropout(dropout)
+        hidden_size, num_layers = integer("model.hidden_size", hidden_size), integer("model.num_layers", num_layers)
+        dropout = fraction("model.dropout", dropout)
         self.lstm = nn.LSTM(
             input_size=channels * image_size,
             hidden_size=hidden_size,

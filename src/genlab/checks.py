@@ -1,0 +1,26 @@
+"""Argument checks shared by datamodules, networks and models: a bad value fails in one line naming its key."""
+from numbers import Integral, Real
+
+from genlab.errors import ConfigError
+
+
+def integer(key: str, value, minimum: int = 1) -> int:
+    """`value` as an int when it is an integer >= minimum, else ConfigError naming `key`."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def number(key: str, value, minimum: float = 0.0) -> float:
+    """`value` as a float when it is a number >= minimum, else ConfigError naming `key`."""
+    if isinstance(value, bool) or not isinstance(value, Real) or value < minimum:
+        raise ConfigError(f"{key} must be a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def fraction(key: str, value, low_open: bool = False) -> float:
+    """`value` as a float in [0, 1), or in (0, 1) when `low_open`, else ConfigError naming `key`."""
+    interval = "(0, 1)" if low_open else "[0, 1)"
+    if isinstance(value, bool) or not isinstance(value, Real) or not (0 < value < 1 if low_open else 0 <= value < 1):
+        raise ConfigError(f"{key} must be a number in {interval}, got {value!r}")
+    return float(value)

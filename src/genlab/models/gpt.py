@@ -1,0 +1,21 @@
+"""GPT LightningModule: the LanguageModel training loop over the nanoGPT-style decoder-only Transformer."""
+from genlab.models.language_model import LanguageModel
+from genlab.networks.gpt import GPT
+
+
+class GPTLanguageModel(LanguageModel):
+    """Decoder-only Transformer LM; defaults are nanoGPT's shakespeare_char recipe."""
+
+    def __init__(self, vocab_size: int | None = None, block_size: int = 256, n_layer: int = 6, n_head: int = 6,
+                 n_embd: int = 384, dropout: float = 0.2, bias: bool = False, lr: float = 1e-3, min_lr: float = 1e-4,
+                 weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.99), warmup_steps: int = 100,
+                 lr_decay_steps: int | None = None, sample_prompt: str = "\n", sample_tokens: int = 200,
+                 temperature: float = 0.8, top_k: int | None = 200):
+        super().__init__(vocab_size, lr, min_lr, weight_decay, betas, warmup_steps, lr_decay_steps, sample_prompt,
+                         sample_tokens, temperature, top_k)
+        self.block_size, self.n_layer, self.n_head, self.n_embd = block_size, n_layer, n_head, n_embd
+        self.dropout, self.bias = dropout, bias
+        self.finish_setup()
+
+    def build_network(self, vocab_size: int) -> GPT:
+        return GPT(vocab_size, self.block_size, self.n_layer, self.n_head, self.n_embd, self.dropout, self.bias)
