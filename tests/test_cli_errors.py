@@ -20,7 +20,9 @@ CONFIG_ERRORS = [
     (["data.batch_size=0"], "data.batch_size must be a positive number, got 0"),
     (["ckpt_path=last"], "ckpt_path=last needs resume=<run_dir>"),
     (["resume=/no/such/run"], "resume=/no/such/run: not a genlab run dir (no run_info.json there)"),
-    (["trainer=cpu", "trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a GPU"),
+    (["trainer=cpu", "trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a GPU (trainer.accelerator=cpu)"),
+    (["trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a GPU (no CUDA device is available)"),
+    (["trainer=fsdp"], "trainer.strategy=fsdp needs a GPU (no CUDA device is available)"),
 ]
 
 

@@ -1,5 +1,7 @@
 """Every experiment, debug and trainer config composes and runs a real batch (not only composes)."""
 
+import math
+
 import pytest
 
 from conftest import REPO, SHARED_DATA, read_run_info, run_subprocess
@@ -64,6 +66,20 @@ def test_ddp_cpu_trains_with_two_real_processes_into_one_run_dir(output_dir):
     (run_dir,) = (output_dir / "debug" / "runs").iterdir()
     assert read_run_info(run_dir)["status"] == "completed"
     assert (run_dir / "metrics.csv").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.parametrize("experiment", ["dcgan_digits", "gan_digits", "vae_digits", "cnn_digits", "lstm_digits",
+                                        "gpt_shakespeare_cpu", "lstm_shakespeare"])
+def test_bf16_mixed_precision_trains_every_model_family_on_cpu(run_cli, output_dir, experiment):
+    if "shakespeare" in experiment and not (SHARED_DATA / "tinyshakespeare").is_dir():
+        pytest.skip(f"{SHARED_DATA}/tinyshakespeare is absent")
+    result = run_cli("train", f"experiment={experiment}", "trainer.precision=bf16-mixed", "debug=limit",
+                     f"paths.data_dir={SHARED_DATA}", "metrics.feature_net=null", "callbacks.rich_progress_bar=null")
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = (output_dir / "debug" / "runs").iterdir()
+    info = read_run_info(run_dir)
+    assert info["status"] == "completed"
+    assert all(math.isfinite(value) for value in info["final_metrics"].values()), info["final_metrics"]
 
 
 def test_cifar10_experiment_runs_on_generated_batches(run_cli, output_dir, tmp_path):

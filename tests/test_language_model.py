@@ -139,3 +139,28 @@ def test_weight_decay_applies_to_matrices_only_and_tied_weights_count_once():
     assert embedding_ids <= {id(p) for p in no_decay["params"]}
     everything = decay["params"] + no_decay["params"]
     assert len(everything) == len({id(p) for p in everything}) == len(list(network.parameters()))
+
+
+def test_compile_networks_compiles_each_network_in_place_and_skips_metrics_and_ema():
+    from genlab.callbacks.compile_networks import CompileNetworks, networks_of
+    from genlab.models.dcgan import DCGAN
+
+    model = DCGAN(image_size=16, latent_dim=8, g_width=8, d_width=8, ema_decay=0.9)
+    assert [name for name, _ in networks_of(model)] == ["generator", "discriminator"]
+    keys = list(model.state_dict())
+    CompileNetworks().on_fit_start(None, model)
+    assert model.generator._compiled_call_impl is not None and model.discriminator._compiled_call_impl is not None
+    assert list(model.state_dict()) == keys
+
+
+@pytest.mark.slow  # torch.compile's first call costs about a minute of CPU here
+def test_compiled_gpt_trains_and_its_checkpoint_loads_into_an_uncompiled_model(run_cli, output_dir, text_file):
+    import genlab
+
+    result = run_cli("train", *lm_args(text_file, "gpt", "model.compile=true", "trainer.max_steps=3",
+                                       "data.train_batches_per_epoch=3", "trainer.limit_val_batches=1"))
+    assert result.exit_code == 0, result.stderr
+    (run_dir,) = run_dirs(output_dir, "gpt_text")
+    assert len(metric_column(run_dir, "train/loss")) == 3
+    model = genlab.load(run_dir / "checkpoints" / "last.ckpt")  # no `_orig_mod.` prefixes in the state dict
+    assert model.generate("ROMEO:", max_new_tokens=5, seed=0)[0].startswith("ROMEO:")

@@ -7,6 +7,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
+from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.checkpoints import find_last_checkpoint
 from genlab.loggers.run_csv import RunCSVLogger
@@ -44,6 +45,7 @@ def build_callbacks(cfg: DictConfig) -> list[Callback]:
     return [
         *instantiate_group(cfg.get("callbacks")),
         *sample_quality(cfg),
+        *([CompileNetworks()] if cfg.model.get("compile") else []),
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
         GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
     ]
@@ -55,7 +57,13 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, _convert_="all")
+    """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm)."""
+    from genlab.runs.slurm import slurm_environment
+
+    extra = {}
+    if environment := slurm_environment():  # added to, not replacing, the configured plugins
+        extra["plugins"] = [*instantiate(cfg.trainer.get("plugins") or [], _convert_="all"), *environment]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **extra, _convert_="all")
 
 
 def finish_loggers(loggers: list[Logger]) -> None:

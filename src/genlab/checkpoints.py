@@ -53,9 +53,9 @@ def genlab_metadata(checkpoint: dict, path) -> dict:
 
 def build_module(model_config, checkpoint: dict, path):
     """Instantiate the LightningModule described by `model_config`, load the checkpoint's weights, attach its data description."""
-    from hydra.utils import instantiate
+    from genlab.models.build import instantiate_model
 
-    module = instantiate(model_config, _convert_="all")
+    module = instantiate_model(model_config)
     try:
         module.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:

@@ -24,12 +24,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
         from genlab.builders import fit, resume_checkpoint, scalar_metrics
         from genlab.cli.config_tree import print_config_tree
+        from genlab.models.build import instantiate_model
 
         if global_rank() == 0:
             print_config_tree(cfg, save_to=run_dir / "config_tree.log")
         seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data, _convert_="all")
-        model = instantiate(cfg.model, _convert_="all")
+        model = instantiate_model(cfg.model)
         trainer = build_trainer(cfg, build_callbacks(cfg), build_loggers(cfg))
         ckpt_path = resume_checkpoint(cfg)
         try:

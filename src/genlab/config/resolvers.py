@@ -41,6 +41,15 @@ def child_dir(ckpt_path: str, kind: str, run_id_: str, output_dir: str) -> str:
     return str(parent / kind / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id_}")
 
 
+def task_name(*, _root_) -> str:
+    """`<model>_<data>` from the chosen config options. The job's config reads them from Hydra's global state;
+    the multirun parent, which names the sweep dir before that state exists, reads its own `hydra` node."""
+    from hydra.core.hydra_config import HydraConfig
+
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else _root_.hydra.runtime.choices
+    return f"{choices['model']}_{choices['data']}"
+
+
 def register_resolvers() -> None:
     """Register genlab's resolvers once per process (cached: each config resolves each id once)."""
     resolvers = {
@@ -49,6 +58,8 @@ def register_resolvers() -> None:
         "genlab_child_dir": child_dir,
         "genlab_sweep_id": new_id,
     }
+    if not OmegaConf.has_resolver("genlab_task_name"):
+        OmegaConf.register_new_resolver("genlab_task_name", task_name)
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn, use_cache=True)

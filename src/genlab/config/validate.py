@@ -34,14 +34,28 @@ def require_positive(cfg: DictConfig, key: str) -> None:
         raise ConfigError(f"{key} must be a positive number, got {value!r}")
 
 
-def check_precision(cfg: DictConfig) -> None:
-    """16-bit precision needs a GPU: Lightning would silently turn it into bf16 on CPU."""
+def check_gpu_only(cfg: DictConfig) -> None:
+    """16-bit precision and FSDP need a GPU: on CPU Lightning would silently turn 16-mixed into bf16."""
     precision = str(OmegaConf.select(cfg, "trainer.precision", default="32"))
-    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default="auto")
-    if precision in GPU_ONLY_PRECISIONS and accelerator == "cpu":
+    strategy = str(OmegaConf.select(cfg, "trainer.strategy", default="auto"))
+    needs_gpu = [f"trainer.precision={precision}"] if precision in GPU_ONLY_PRECISIONS else []
+    needs_gpu += [f"trainer.strategy={strategy}"] if strategy.startswith("fsdp") else []
+    if not needs_gpu:
+        return
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="auto"))
+    if accelerator == "cpu" or not cuda_available():
+        reason = "trainer.accelerator=cpu" if accelerator == "cpu" else "no CUDA device is available"
         raise ConfigError(
-            f"trainer.precision={precision} needs a GPU (trainer.accelerator=cpu); use 32-true or bf16-mixed on CPU"
+            f"{needs_gpu[0]} needs a GPU ({reason}); on CPU use trainer.precision=32-true or bf16-mixed "
+            "and trainer=default, cpu or ddp_cpu"
         )
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (imports torch: only asked for GPU-only settings)."""
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def check_resume(cfg: DictConfig) -> None:
@@ -62,5 +76,5 @@ def validate_config(cfg: DictConfig) -> None:
     check_known_keys(cfg)
     for key in POSITIVE_KEYS:
         require_positive(cfg, key)
-    check_precision(cfg)
+    check_gpu_only(cfg)
     check_resume(cfg)

@@ -76,6 +76,8 @@ class RunRecorder:
         elif isinstance(exc, KeyboardInterrupt) or type(exc).__name__ in ("SIGTERMException", "RunInterrupted"):
             status, error = "interrupted", str(exc) or type(exc).__name__
         else:
-            status, error = "failed", (str(exc).splitlines() or [type(exc).__name__])[0]
+            from genlab.cli.errors import one_line
+
+            status, error = "failed", one_line(exc) or (str(exc).splitlines() or [type(exc).__name__])[0]
         self.update(status=status, error=error, end_time=now_iso(), heartbeat=now_iso())
 

@@ -1,0 +1,12 @@
+"""Builds a LightningModule from its `model` config; `compile` is genlab's switch, not a constructor argument."""
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+
+def instantiate_model(model_config: DictConfig):
+    """The module named by `_target_`, built from every key except `compile`."""
+    from hydra.utils import instantiate
+
+    arguments = OmegaConf.create(model_config) if isinstance(model_config, dict) else model_config.copy()
+    with open_dict(arguments):
+        arguments.pop("compile", None)
+    return instantiate(arguments, _convert_="all")
