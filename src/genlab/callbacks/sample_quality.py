@@ -7,9 +7,17 @@ from genlab.metrics.feature_net import FeatureExtractor, build_feature_net, ince
 from genlab.metrics.image_quality import ImageQuality
 
 
-def shard(count: int, rank: int, world_size: int) -> range:
-    """This rank's share of `count` items: every rank's samples count exactly once."""
-    return range(rank, count, world_size)
+SAMPLE_BLOCK = 50  # generated images per seed; small, so every rank of a multi-device run gets some
+
+
+def sample_blocks(count: int, block: int, rank: int, world_size: int) -> list[tuple[int, int]]:
+    """This rank's (block index, size) pairs of `count` samples cut into blocks: block k goes to rank k mod world.
+
+    Block k is always drawn with seed + k, so the ranks together generate exactly the images one process would:
+    FID/KID/IS do not depend on the number of devices.
+    """
+    blocks = [(k, min(block, count - start)) for k, start in enumerate(range(0, count, block))]
+    return blocks[rank::world_size]
 
 
 def generates_images(module: LightningModule) -> bool:
@@ -64,10 +72,8 @@ class SampleQuality(Callback):
                 batch = real[start : start + self.batch_size][rank::world]
                 metric.update(self._prepare(batch.to(pl_module.device)), real=True)
             metric.has_real = True
-        mine = len(shard(self.num_samples, rank, world))
-        for start in range(0, mine, self.batch_size):
-            count = min(self.batch_size, mine - start)
-            images = from_uint8(pl_module.sample(count, seed=self.seed + 1000 * rank + start)).to(pl_module.device)
+        for index, count in sample_blocks(self.num_samples, SAMPLE_BLOCK, rank, world):
+            images = from_uint8(pl_module.sample(count, seed=self.seed + index)).to(pl_module.device)
             metric.update(self._prepare(images), real=False)
         return {f"{split}/{name}": value for name, value in metric.compute().items()}
 
