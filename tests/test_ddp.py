@@ -24,3 +24,25 @@ def test_fid_kid_is_from_two_ranks_equal_one_process_on_the_same_checkpoint(outp
     one_process = json.loads(report.read_text())["metrics"]
     for key in ("test/fid", "test/kid_mean", "test/is_mean", "test/class_min_frac", "test/class_max_frac"):
         assert one_process[key] == pytest.approx(two_ranks[key], rel=1e-3, abs=1e-4), key
+
+
+def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once(output_dir, tmp_path):
+    from test_language_model import TEXT
+
+    text_file = tmp_path / "play.txt"
+    text_file.write_text(TEXT, encoding="utf-8")
+    data = ["data=text", f"data.path={text_file}", "data.block_size=32", "data.batch_size=4"]  # 19 val windows: odd
+    result = run_subprocess("train", "trainer=ddp_cpu", *data, "model=gpt", "model.n_layer=1", "model.n_head=2",
+                            "model.n_embd=16", "trainer.max_steps=4", "trainer.max_epochs=-1",
+                            "data.train_batches_per_epoch=4", "test=false", "callbacks.rich_progress_bar=null",
+                            env={"GENLAB_OUTPUT_DIR": str(output_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (output_dir / "gpt_text" / "runs").iterdir()
+    two_ranks = read_run_info(run_dir)["final_metrics"]
+    result = run_subprocess("eval", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}", "trainer=cpu",
+                            env={"GENLAB_OUTPUT_DIR": str(output_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = run_dir.glob("evals/*/eval_metrics.json")
+    one_process = json.loads(report.read_text())["metrics"]
+    for key in ("val/loss", "val/bpc"):
+        assert one_process[key] == pytest.approx(two_ranks[key], rel=1e-5), key

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from genlab.checks import fraction, integer
@@ -172,11 +173,14 @@ class TextDataModule(LightningDataModule):
     def _loader(self, split: str, sampler: Sampler | None = None) -> DataLoader:
         """A DataLoader over one split's windows with this module's batch size and workers."""
         self.split_text(split)  # sets up, and names the valid splits when split is not one
+        if sampler is None and torch.distributed.is_available() and torch.distributed.is_initialized():
+            # Lightning's default DistributedSampler pads with repeated windows; count each window once
+            sampler = UnrepeatedDistributedSampler(self.datasets[split], shuffle=False)
         return DataLoader(
             self.datasets[split],
             batch_size=self.batch_size,
             sampler=sampler,
-            drop_last=sampler is not None,
+            drop_last=isinstance(sampler, RandomWindowSampler),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
