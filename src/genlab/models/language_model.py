@@ -92,7 +92,6 @@ class LanguageModel(LightningModule):
         elif self.vocab_size < datamodule.vocab_size:
             raise ConfigError(f"model.vocab_size={self.vocab_size} is smaller than the data's {datamodule.vocab_size} tokens")
         self.tokenizer = datamodule.tokenizer
-        self.data_description = datamodule.describe()
         self.token_chars = datamodule.token_chars.to(self.device)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -19,6 +19,7 @@ from lightning.pytorch import LightningModule
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
+from genlab.models.lr_schedules import total_optimizer_steps
 from genlab.networks.conditioning import sampling_labels
 from genlab.networks.vae import build_vae_networks
 
@@ -68,10 +69,8 @@ class VAEModule(LightningModule):
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
         if self.lr_schedule == "constant":
             return optimizer
-        total_steps = self.trainer.estimated_stepping_batches
-        if not math.isfinite(total_steps):
-            raise ConfigError("model.lr_schedule=cosine needs a finite run: set trainer.max_epochs or trainer.max_steps")
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, int(total_steps)))
+        total_steps = total_optimizer_steps(self.trainer, "model.lr_schedule=cosine")
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # ---- likelihood -------------------------------------------------------------------------------
