@@ -23,8 +23,10 @@ install: $(STAMP)
 train: install
 	$(BIN)/genlab-train $(ARGS)
 
-# As root (CI's `make test`) setup_test_services starts the local SLURM cluster, so tests/test_slurm.py must not skip.
+# As root (CI's `make test`) setup_test_services starts the local SLURM cluster and installs Chromium, so
+# tests/test_slurm.py and the browser checks of tests/test_compare.py must not skip.
 test: export GENLAB_REQUIRE_SLURM ?= $(if $(filter 0,$(shell id -u)),1,0)
+test: export GENLAB_REQUIRE_BROWSER ?= $(if $(filter 0,$(shell id -u)),1,0)
 test: install
 	bash scripts/setup_test_services.sh
 	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -25,3 +25,15 @@ def test_upsampling_plan_starts_small_and_doubles():
 def test_sizes_the_network_cannot_produce_name_the_key_and_the_valid_sizes(image_size):
     with pytest.raises(ConfigError, match=rf"model.image_size={image_size} cannot be produced .*16, 28, 32, 64"):
         DCGANGenerator(image_size=image_size)
+
+
+@pytest.mark.parametrize("batch", [1, 6, 8])
+def test_minibatch_std_discriminator_gives_one_logit_per_image_and_reacts_to_batch_diversity(batch):
+    from genlab.networks.dcgan import MinibatchStdDev
+
+    discriminator = DCGANDiscriminator(channels=1, image_size=28, width=16, minibatch_std=True)
+    assert discriminator(torch.randn(batch, 1, 28, 28)).shape == (batch,)
+    features = torch.randn(8, 3, 4, 4)
+    assert MinibatchStdDev()(features).shape == (8, 4, 4, 4)
+    same = features[:1].expand(8, -1, -1, -1)
+    assert MinibatchStdDev()(same)[:, -1].abs().max() < 1e-3 < MinibatchStdDev()(features)[:, -1].min()

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
+from genlab.callbacks.rng_state import RNGState
 from genlab.checkpoints import find_last_checkpoint
 from genlab.loggers.run_csv import RunCSVLogger
 
@@ -40,20 +41,29 @@ def sample_quality(cfg: DictConfig) -> list[Callback]:
 
 
 def build_callbacks(cfg: DictConfig) -> list[Callback]:
-    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata and graceful interrupt."""
+    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata, RNG state and interrupt."""
     run_dir = Path(cfg.paths.run_dir)
     return [
         *instantiate_group(cfg.get("callbacks")),
         *sample_quality(cfg),
         *([CompileNetworks()] if cfg.model.get("compile") else []),
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
+        RNGState(),
         GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
     ]
 
 
 def build_loggers(cfg: DictConfig) -> list[Logger]:
-    """The always-on CSV logger (`<run_dir>/metrics.csv`) plus the configured ones."""
-    return [RunCSVLogger(cfg.paths.run_dir), *instantiate_group(cfg.get("logger"))]
+    """The always-on CSV logger (`<run_dir>/metrics.csv`, continued when resuming) plus the configured ones, each
+    given the resolved config (wandb's run config, TensorBoard's hparams, MLflow's params)."""
+    from genlab.loggers.run_logger import RunLogger
+
+    configured = instantiate_group(cfg.get("logger"))
+    config = plain_config(cfg)
+    for logger in configured:
+        if isinstance(logger, RunLogger):
+            logger.log_run_config(config)
+    return [RunCSVLogger(cfg.paths.run_dir, resumed=bool(cfg.get("resume"))), *configured]
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
@@ -67,12 +77,23 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
 
 
 def finish_loggers(loggers: list[Logger]) -> None:
-    """Close logger runs at the end of every job (a wandb run left open is reused by the next job)."""
+    """Close logger runs at the end of every job, each even if another fails: TensorBoard's hparams get the final
+    metrics, wandb runs finish (a wandb run left open is reused by the next job of a multirun)."""
     from lightning.pytorch.loggers import WandbLogger
 
+    from genlab.loggers.run_logger import RunLogger
+
+    errors = []
     for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is not None:
-            logger.experiment.finish()
+        try:
+            if isinstance(logger, RunLogger):
+                logger.finish_run()
+            elif isinstance(logger, WandbLogger) and logger._experiment is not None:
+                logger.experiment.finish()
+        except Exception as error:  # noqa: BLE001 - re-raised below once every logger is closed
+            errors.append(error)
+    if errors:
+        raise errors[0]
 
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:

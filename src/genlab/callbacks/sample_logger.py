@@ -5,12 +5,13 @@ import numpy as np
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from genlab.images import make_grid, save_png
-from genlab.loggers.media import log_image, log_text
+from genlab.loggers.media import joined_text, log_image, log_text
 from genlab.runs.atomic import write_atomic
 
 
 class SampleLogger(Callback):
-    """Calls `pl_module.sample(num_samples, seed=seed)` after validation, on rank 0, and sends the result to every logger."""
+    """Calls `pl_module.sample(num_samples, seed=seed)` after validation, on rank 0, and sends the result to every
+    logger that shows media (TensorBoard, wandb, MLflow: see genlab.loggers.media)."""
 
     def __init__(self, dirpath: str, num_samples: int = 64, every_n_epochs: int = 1, seed: int = 0):
         self.dirpath = Path(dirpath)
@@ -29,6 +30,5 @@ class SampleLogger(Callback):
             save_png(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}.png")
             log_image(trainer.loggers, "samples", grid, step=trainer.global_step)
         else:
-            separator = "\n" + "-" * 40 + "\n"
-            write_atomic(self.dirpath / f"step_{trainer.global_step:06d}.txt", separator.join(samples).encode())
+            write_atomic(self.dirpath / f"step_{trainer.global_step:06d}.txt", joined_text(samples).encode())
             log_text(trainer.loggers, "samples", samples, step=trainer.global_step)

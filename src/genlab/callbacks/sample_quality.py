@@ -56,6 +56,12 @@ class SampleQuality(Callback):
         for logger in trainer.loggers:
             logger.log_hyperparams({"metrics/feature_net": self.extractor_id})
 
+    def state_dict(self) -> dict:
+        return {"fid_at_start": self.fid_at_start}  # a resumed run keeps logging its baseline
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.fid_at_start = state_dict.get("fid_at_start")
+
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         if self.feature_net != "inception":
             return images

@@ -1,4 +1,5 @@
 """Value checks that run before torch/Lightning are imported, so bad input fails in well under a second."""
+import importlib.util
 from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
@@ -23,6 +24,7 @@ POSITIVE_KEYS = (
     "model.d_width",
 )
 GPU_ONLY_PRECISIONS = ("16", "16-mixed", "16-true")
+WANDB_MODES = ("offline", "online", "disabled")
 
 
 def require_positive(cfg: DictConfig, key: str) -> None:
@@ -71,6 +73,29 @@ def check_known_keys(cfg: DictConfig) -> None:
         raise ConfigError(f"unknown config key '{unknown[0]}'; top-level keys are: {', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))}")
 
 
+def require_choice(key: str, value, choices: tuple[str, ...]) -> None:
+    """Raise ConfigError naming `key` when `value` is not one of `choices`."""
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def require_mlflow() -> None:
+    """MLflow is an optional extra: say how to install it."""
+    if importlib.util.find_spec("mlflow") is None:
+        raise ConfigError(
+            "logger=mlflow needs the optional extra: pip install 'genlab[mlflow]' (MLflow is not installed)")
+
+
+def check_loggers(cfg: DictConfig) -> None:
+    """The dashboards' settings that would otherwise fail only when the first metric is logged."""
+    loggers = cfg.get("logger") or {}
+    wandb = loggers.get("wandb")
+    if wandb and "mode" in wandb:
+        require_choice("logger.wandb.mode", wandb.mode, WANDB_MODES)
+    if loggers.get("mlflow"):
+        require_mlflow()
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Fail fast, with one line naming the key, on values no model or dataset can use."""
     check_known_keys(cfg)
@@ -78,3 +103,4 @@ def validate_config(cfg: DictConfig) -> None:
         require_positive(cfg, key)
     check_gpu_only(cfg)
     check_resume(cfg)
+    check_loggers(cfg)

@@ -10,6 +10,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from genlab.checks import integer
+from genlab.data.epoch_samplers import ResumableTrainOrder, ShuffleSampler
 from genlab.errors import ConfigError, DataError
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -29,7 +30,7 @@ def _split_fractions(splits) -> list[float]:
     return [float(f) for f in fractions]
 
 
-class ImageDataModule(LightningDataModule):
+class ImageDataModule(ResumableTrainOrder, LightningDataModule):
     """Loads a whole labelled image dataset into memory and serves (images, labels) batches."""
 
     name: str = "images"
@@ -128,20 +129,22 @@ class ImageDataModule(LightningDataModule):
         self.setup()
         return self.datasets[split]
 
-    def _loader(self, split: str, shuffle: bool = False, drop_last: bool = False) -> DataLoader:
-        """A DataLoader over one split with this module's batch size and workers."""
+    def _loader(self, split: str, sampler: ShuffleSampler | None = None, drop_last: bool = False) -> DataLoader:
+        """A DataLoader over one split (in order, or in the sampler's order) with this module's batch size and workers."""
         return DataLoader(
             self._dataset(split),
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled train batches; drops the ragged last batch when a full one exists."""
-        return self._loader("train", shuffle=True, drop_last=len(self._dataset("train")) >= self.batch_size)
+        """Train batches shuffled per (seed, epoch), resumable mid-epoch; drops the ragged last batch when a full one exists."""
+        count = len(self._dataset("train"))
+        sampler = self.resume_sampler(ShuffleSampler(count, self.seed), self.batch_size)
+        return self._loader("train", sampler, drop_last=count >= self.batch_size)
 
     def val_dataloader(self) -> DataLoader:
         """Validation batches in fixed order."""

@@ -11,6 +11,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from genlab.checks import fraction, integer
+from genlab.data.epoch_samplers import RandomWindowSampler, ResumableTrainOrder
 from genlab.data.token_cache import cached_tokenizer, cached_tokens
 from genlab.data.tokenizers import TextTokenizer, check_kind
 from genlab.errors import ConfigError, DataError
@@ -42,26 +43,7 @@ class TokenWindows(Dataset):
         return window[:-1], window[1:]  # (T,), (T,)
 
 
-class RandomWindowSampler(Sampler[int]):
-    """num_samples random window starts in [0, num_starts), drawn from a generator seeded by (seed, epoch)."""
-
-    def __init__(self, num_starts: int, num_samples: int, seed: int) -> None:
-        self.num_starts, self.num_samples, self.seed, self.epoch = num_starts, num_samples, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Lightning calls this before each epoch (through its DistributedSamplerWrapper under DDP)."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_samples
-
-    def __iter__(self):
-        seed = int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0])
-        generator = torch.Generator().manual_seed(seed)
-        yield from torch.randint(self.num_starts, (self.num_samples,), generator=generator).tolist()
-
-
-class TextDataModule(LightningDataModule):
+class TextDataModule(ResumableTrainOrder, LightningDataModule):
     """Text split by characters (train, val, optional test), served as random train windows and fixed eval windows."""
 
     def __init__(
@@ -190,7 +172,7 @@ class TextDataModule(LightningDataModule):
         self.setup()
         draws = self.train_batches_per_epoch * self.batch_size
         sampler = RandomWindowSampler(len(self.datasets["train"]), draws, self.seed)
-        return self._loader("train", sampler)
+        return self._loader("train", self.resume_sampler(sampler, self.batch_size))
 
     def val_dataloader(self) -> DataLoader:
         """The fixed validation windows, in order."""

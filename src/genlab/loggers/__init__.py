@@ -1,1 +1,1 @@
-"""Logger helpers: the always-on run CSV logger and image logging to loggers that show images."""
+"""Loggers: the always-on run CSV logger, the dashboards' loggers (TensorBoard, wandb, MLflow) and media logging."""

@@ -1,25 +1,36 @@
-"""Send images and texts to whichever loggers can show them (TensorBoard, wandb); the CSV logger cannot."""
+"""Send sample images and texts to whichever loggers can show them (TensorBoard, wandb, MLflow); CSV cannot."""
 import numpy as np
+
+TEXT_SEPARATOR = "\n" + "-" * 40 + "\n"
+
+
+def joined_text(texts: list[str]) -> str:
+    """Several generated texts as one file's contents."""
+    return TEXT_SEPARATOR.join(texts)
 
 
 def log_image(loggers, key: str, image: np.ndarray, step: int) -> None:
-    """Log a uint8 (H, W, C) image under `key` to every logger that displays images."""
-    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+    """Log a uint8 (H, W, C) image under `key`: a TensorBoard image, a wandb image, an MLflow artifact PNG."""
+    from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger, WandbLogger
 
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.experiment.add_image(key, image, global_step=step, dataformats="HWC")
         elif isinstance(logger, WandbLogger):
             logger.log_image(key=key, images=[image], step=step)
+        elif isinstance(logger, MLFlowLogger):
+            logger.experiment.log_image(logger.run_id, image, artifact_file=f"{key}/step_{step:06d}.png")
 
 
 def log_text(loggers, key: str, texts: list[str], step: int) -> None:
-    """Log generated texts under `key` to every logger that displays text."""
-    from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+    """Log generated texts under `key`: one TensorBoard text per step, a wandb table, an MLflow artifact file."""
+    from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger, WandbLogger
 
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
-            for index, text in enumerate(texts):
-                logger.experiment.add_text(f"{key}/{index}", f"```\n{text}\n```", global_step=step)
+            markdown = "\n\n---\n\n".join(f"```\n{text}\n```" for text in texts)
+            logger.experiment.add_text(key, markdown, global_step=step)
         elif isinstance(logger, WandbLogger):
             logger.log_text(key=key, columns=["sample"], data=[[text] for text in texts], step=step)
+        elif isinstance(logger, MLFlowLogger):
+            logger.experiment.log_text(logger.run_id, joined_text(texts), artifact_file=f"{key}/step_{step:06d}.txt")

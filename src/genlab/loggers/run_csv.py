@@ -1,31 +1,70 @@
-"""The always-on `<run_dir>/metrics.csv`, appended to (never deleted) when a run resumes."""
+"""The always-on `<run_dir>/metrics.csv`: written at every log call, continued (never deleted) when a run resumes."""
 import csv
+import io
 import os
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
+from genlab.runs.atomic import write_atomic
+
 
 class AppendingExperimentWriter(ExperimentWriter):
-    """Lightning's writer deletes an existing metrics.csv; this one keeps it and its columns."""
+    """Keeps an existing metrics.csv (Lightning's writer deletes it). When `resumed`, the first new row's step drops
+    the old rows from that step on: those were logged after the checkpoint the run resumes from (a crash or a kill
+    after it), and the resumed run logs them again."""
+
+    def __init__(self, log_dir: str, resumed: bool = False) -> None:
+        self.resumed = resumed
+        super().__init__(log_dir=log_dir)
 
     def _check_log_dir_exists(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as handle:
                 self.metrics_keys = list(csv.DictReader(handle).fieldnames or [])
 
+    def log_metrics(self, metrics_dict: dict, step: int | None = None) -> None:
+        if self.resumed and step is not None:
+            self.resumed = False
+            self._drop_rows_from(step)
+        super().log_metrics(metrics_dict, step)
+
+    def _drop_rows_from(self, step: int) -> None:
+        """Atomically rewrite metrics.csv without the rows at `step` or later."""
+        if not os.path.isfile(self.metrics_file_path):
+            return
+        with open(self.metrics_file_path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        kept = [row for row in rows if not row.get("step") or float(row["step"]) < step]
+        if len(kept) < len(rows):
+            self._write_rows(kept, self.metrics_keys)
+
+    def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
+        """New columns: rewrite the file with the wider header, atomically (Lightning rewrites it in place)."""
+        with open(self.metrics_file_path, newline="") as handle:
+            self._write_rows(list(csv.DictReader(handle)), fieldnames)
+
+    def _write_rows(self, rows: list[dict], fieldnames: list[str]) -> None:
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomic(self.metrics_file_path, text.getvalue().encode())
+
 
 class RunCSVLogger(CSVLogger):
-    """CSVLogger writing `metrics.csv` directly into the run dir."""
+    """CSVLogger writing `metrics.csv` directly into the run dir, flushed at every log call (a killed run loses no
+    rows); `resumed=True` for a run continuing from a checkpoint."""
 
-    def __init__(self, run_dir: str):
-        super().__init__(save_dir=run_dir, name="", version="")
+    def __init__(self, run_dir: str, resumed: bool = False):
+        super().__init__(save_dir=run_dir, name="", version="", flush_logs_every_n_steps=1)
+        self.resumed = resumed
 
     @property
     @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
+            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir, resumed=self.resumed)
         return self._experiment

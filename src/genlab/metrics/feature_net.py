@@ -78,12 +78,14 @@ def train_lenet(datamodule) -> tuple[LeNet, float]:
 
 
 def cached_lenet(datamodule, cache_dir: str) -> tuple[LeNet, str]:
-    """The dataset's feature LeNet from `<cache_dir>/feature_nets/`, trained and cached on first use (locked)."""
+    """The dataset's feature LeNet from `<cache_dir>/feature_nets/`, trained and cached on first use (locked).
+
+    Built under a forked RNG: whether the cache existed must not change the run's random stream."""
     description = datamodule.describe()
     key = cache_key(description)
     path = Path(cache_dir) / "feature_nets" / f"{description['dataset']}-{key}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock"):
+    with FileLock(f"{path}.lock"), torch.random.fork_rng(devices=[]):
         channels, image_size = description["image_shape"][:2]
         network = LeNet(channels, image_size, description["num_classes"], RECIPE["width"], RECIPE["feature_dim"])
         if path.is_file():

@@ -57,11 +57,27 @@ class DCGANGenerator(nn.Module):
         return self.net(inputs.view(*inputs.shape, 1, 1))
 
 
+class MinibatchStdDev(nn.Module):
+    """Appends one feature map holding the mean std of the features across each group of samples (ProGAN): the
+    discriminator sees how varied a batch is, which penalizes a generator that drops modes."""
+
+    def __init__(self, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        group = next(size for size in range(min(self.group_size, batch), 0, -1) if batch % size == 0)
+        std = x.view(group, -1, channels, height, width).var(0, unbiased=False).add(1e-8).sqrt()  # (B/g, C, H, W)
+        spread = std.mean(dim=(1, 2, 3)).view(-1, 1, 1, 1).repeat(group, 1, height, width)  # (B, 1, H, W)
+        return torch.cat([x, spread], dim=1)
+
+
 class DCGANDiscriminator(nn.Module):
     """images (B, channels, image_size, image_size) [+ labels] → real/fake logits (B,)."""
 
     def __init__(self, channels: int = 1, image_size: int = 32, width: int = 64, num_classes: int | None = None,
-                 batch_norm: bool = True):
+                 batch_norm: bool = True, minibatch_std: bool = False):
         super().__init__()
         start, stages = upsampling_plan(image_size)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
@@ -71,8 +87,10 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.BatchNorm2d(width_now * 2)] if batch_norm else []
             layers += [nn.LeakyReLU(0.2, True)]
             width_now *= 2
-        self.body = nn.Sequential(*layers, nn.Flatten())  # (B, W * s * s)
-        self.head = ProjectionHead(width_now * start * start, num_classes)
+        if minibatch_std:
+            layers.append(MinibatchStdDev())
+        self.body = nn.Sequential(*layers, nn.Flatten())  # (B, (W [+ 1]) * s * s)
+        self.head = ProjectionHead((width_now + int(minibatch_std)) * start * start, num_classes)
         self.apply(init_dcgan_weights)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,0 +1,38 @@
+"""Per-metric (step, value) series from a run's Lightning metrics.csv, whose rows hold only what one call logged."""
+import csv
+from pathlib import Path
+
+METRICS_FILE = "metrics.csv"
+NON_METRIC_COLUMNS = ("step", "epoch")
+
+Series = list[tuple[int, float]]
+
+
+def read_series(run_dir: Path) -> dict[str, Series]:
+    """{metric name: [(step, value), ...] in logged order}; empty without a metrics.csv.
+
+    Unparsable cells (a line cut short by a killed process) are skipped; nan/inf are kept (a diverged run shows it).
+    """
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return {}
+    series: dict[str, Series] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            step = parse_float(row.get("step"))
+            if step is None:
+                continue
+            for name, cell in row.items():
+                value = parse_float(cell) if name and name not in NON_METRIC_COLUMNS else None
+                if value is not None:
+                    series.setdefault(name, []).append((int(step), value))
+    return series
+
+
+def parse_float(cell: object) -> float | None:
+    if not isinstance(cell, str) or not cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None

@@ -1,0 +1,102 @@
+"""Everything genlab-compare reads from one run dir, read once."""
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genlab.compare.discover import HYDRA_CONFIG, is_multirun_dir
+from genlab.compare.errors import CompareInputError
+from genlab.compare.liveness import run_status, wall_time_s
+from genlab.compare.metrics_csv import Series, read_series
+from genlab.compare.overrides import config_value, parse_overrides
+from genlab.runs.multirun_summary import read_summary
+from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
+
+HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
+HYDRA_SETTINGS = Path(".hydra") / "hydra.yaml"
+# what genlab.callbacks.sample_logger writes: image grids per epoch, language-model texts per validation step
+SAMPLE_PATTERNS = ("samples/epoch_*.png", "samples/step_*.txt")
+
+
+@dataclass
+class RunRecord:
+    """One run: identity, overrides, composed config, status, metric series and latest sample."""
+
+    run_dir: Path
+    run_id: str
+    overrides: dict[str, Any]
+    config: dict
+    choices: dict
+    status: str
+    status_detail: str | None
+    wall_time_s: float | None
+    series: dict[str, Series] = field(default_factory=dict)
+    latest_sample: Path | None = None
+
+    def value_of(self, key: str) -> Any:
+        """The run's value for `key`: its override, else its composed config's; UNSET if it has neither."""
+        return self.overrides[key] if key in self.overrides else config_value(self.config, self.choices, key)
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step any metric was logged at."""
+        steps = [step for points in self.series.values() for step, _ in points]
+        return max(steps) if steps else None
+
+
+def run_info_of(run_dir: Path) -> dict:
+    """run_info.json (empty if absent); a corrupt one is named in the error."""
+    try:
+        return read_run_info(run_dir)
+    except (OSError, ValueError) as error:
+        raise CompareInputError(f"{run_dir / RUN_INFO_FILE}: unreadable JSON ({error})") from error
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content (None if absent); a corrupt one is named in the error."""
+    try:
+        return yaml.load(path.read_text(), Loader=yaml.CSafeLoader) if path.is_file() else None
+    except (OSError, yaml.YAMLError) as error:
+        raise CompareInputError(f"{path}: unreadable YAML ({str(error).splitlines()[0]})") from error
+
+
+def sweep_row(run_dir: Path) -> dict:
+    """The multirun summary's row for a job dir (empty for a single run, or a job the summary lacks)."""
+    if not run_dir.name.isdigit() or not is_multirun_dir(run_dir.parent):
+        return {}
+    return next((row for row in read_summary(run_dir.parent) if row.get("job_num") == int(run_dir.name)), {})
+
+
+def sample_number(path: Path) -> int:
+    """The epoch or step in a sample's name: epoch_007.png → 7."""
+    return int("".join(filter(str.isdigit, path.stem)) or 0)
+
+
+def latest_sample(run_dir: Path) -> Path | None:
+    """The newest sample grid or text sample of a run."""
+    samples = [path for pattern in SAMPLE_PATTERNS for path in run_dir.glob(pattern)]
+    return max(samples, key=sample_number, default=None)
+
+
+def read_run(run_dir: Path, now: datetime) -> RunRecord:
+    """Read a run dir; a sweep job that failed before writing run_info.json takes status and error from the summary."""
+    info = run_info_of(run_dir) or sweep_row(run_dir)
+    status, detail = run_status(info, now)
+    overrides = info.get("overrides")
+    if not isinstance(overrides, list):  # no run_info.json: Hydra's record, else the summary's space-joined string
+        overrides = read_yaml(run_dir / HYDRA_OVERRIDES) or (overrides or "").split()
+    settings = read_yaml(run_dir / HYDRA_SETTINGS) or {}
+    return RunRecord(
+        run_dir=run_dir,
+        run_id=str(info.get("run_id") or run_dir.name),
+        overrides=parse_overrides(overrides),
+        config=read_yaml(run_dir / HYDRA_CONFIG) or {},
+        choices=settings.get("hydra", {}).get("runtime", {}).get("choices", {}),
+        status=status,
+        status_detail=detail,
+        wall_time_s=wall_time_s(info, status, now) if "start_time" in info else info.get("wall_time_s"),
+        series=read_series(run_dir),
+        latest_sample=latest_sample(run_dir),
+    )

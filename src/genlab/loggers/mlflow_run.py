@@ -1,0 +1,55 @@
+"""MLflow for genlab (optional extra `genlab[mlflow]`): one MLflow run per genlab run, in an experiment named after
+the task, with the flattened config as params; sample grids and texts go in as artifacts (see genlab.loggers.media)."""
+import os
+from argparse import Namespace
+
+from lightning.fabric.utilities.logger import _convert_params
+from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from genlab.config.validate import require_mlflow
+from genlab.loggers import run_naming
+from genlab.loggers.run_logger import RunLogger, flat_params
+
+
+class MLflowRun(RunLogger, MLFlowLogger):
+    """Lightning's MLFlowLogger named like the wandb run, tagged with genlab's run id, tags and sweep."""
+
+    def __init__(
+        self,
+        experiment_name: str,
+        tracking_uri: str,
+        run_dir: str,
+        genlab_run_id: str,
+        run_name: str | None = None,
+        tags: list[str] | None = None,
+        **kwargs,
+    ):
+        require_mlflow()
+        if tracking_uri.startswith("file:"):
+            # MLflow 3 refuses its file store unless asked (it wants a database; genlab's SQLAlchemy 1 can't serve one).
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        run_tags = {tag: "true" for tag in tags or []} | {"genlab.run_id": genlab_run_id, "genlab.run_dir": run_dir}
+        if group := run_naming.sweep_group(run_dir):
+            run_tags["genlab.sweep"] = group
+        if run_name is None:
+            run_name = run_naming.run_name(run_naming.job_overrides(), fallback=genlab_run_id)
+        super().__init__(experiment_name=experiment_name, tracking_uri=tracking_uri, run_name=run_name or genlab_run_id,
+                         tags=run_tags, **kwargs)
+        self.logged_params: dict[str, str] = {}
+
+    def log_run_config(self, config: dict) -> None:
+        self.log_hyperparams(config)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: dict | Namespace) -> None:
+        """Params flattened like the config's. MLflow params are write-once, so a key logged again with another
+        value (e.g. `metrics/feature_net`: `classifier`, then the trained network's id) goes to a tag of that name."""
+        params = {key: str(value)[:250] for key, value in flat_params(_convert_params(params)).items()}
+        new = {key: value for key, value in params.items() if key not in self.logged_params}
+        if new:
+            super().log_hyperparams(new)
+        for key, value in params.items():
+            if key not in new and self.logged_params[key] != value:
+                self.experiment.set_tag(self.run_id, key, value)
+        self.logged_params |= new
