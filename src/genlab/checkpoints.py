@@ -25,15 +25,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return read_checkpoint(path, map_location=map_location)
 
 
-def read_checkpoint(path, map_location="cpu") -> dict:
-    """Load a checkpoint with `weights_only=True`: tensors and plain containers only, never arbitrary code."""
+def read_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
+    """Load a checkpoint with `weights_only=True`: tensors and plain containers only, never arbitrary code.
+    `mmap=True` maps tensors from the file instead of reading them (cheap checks of large checkpoints)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"ckpt_path={path}: no such checkpoint file")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"cannot read checkpoint {path}: not a torch checkpoint (corrupt or truncated file)")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
         detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(error))
@@ -55,6 +56,13 @@ def build_module(model_config, checkpoint: dict, path):
     """Instantiate the LightningModule described by `model_config`, load the checkpoint's weights, attach its data description."""
     from genlab.models.build import instantiate_model
 
+    stored = checkpoint.get("genlab", {}).get("config", {}).get("model", {}).get("_target_")
+    wanted = model_config.get("_target_")
+    if stored and wanted and stored != wanted:
+        raise CheckpointError(
+            f"{path} holds a {stored.rsplit('.', 1)[-1]} checkpoint, not a {wanted.rsplit('.', 1)[-1]}: "
+            "leave out model=... (the checkpoint's own model is rebuilt)"
+        )
     module = instantiate_model(model_config)
     try:
         module.load_state_dict(checkpoint["state_dict"])
@@ -73,6 +81,28 @@ def load_module(path, map_location="cpu"):
     module = build_module(OmegaConf.create(meta["config"]["model"]), checkpoint, path)
     module.genlab_config = meta["config"]
     return module
+
+
+def check_resumable(cfg) -> Path:
+    """Before `resume=<run_dir>` touches the run: its checkpoint exists, loads safely and (language models) was
+    trained on the vocabulary this config's data gives. Returns the checkpoint the run resumes from."""
+    resume, ckpt_path = cfg.resume, cfg.get("ckpt_path")
+    path = find_last_checkpoint(resume) if ckpt_path in (None, "last") else Path(ckpt_path)
+    stored = (read_checkpoint(path, mmap=True).get("genlab") or {}).get("data") or {}
+    if "tokenizer" in stored:
+        from hydra.utils import instantiate
+
+        datamodule = instantiate(cfg.data, _convert_="all")
+        datamodule.setup("fit")  # the tokenizer and tokens are cached: the run itself reuses them
+        tokenizer = getattr(datamodule, "tokenizer", None)
+        if tokenizer is None or tokenizer.describe() != stored["tokenizer"]:
+            found = f"{tokenizer.vocab_size}-token {tokenizer.kind}" if tokenizer else "no"
+            raise CheckpointError(
+                f"resume={resume}: this config's data gives a {found} vocabulary, but {path} was trained on a "
+                f"{stored['tokenizer']['vocab_size']}-token {stored['tokenizer']['kind']} vocabulary; resume with the "
+                f"run's own data settings (its overrides are in {Path(resume) / 'run_info.json'})"
+            )
+    return path
 
 
 def find_last_checkpoint(run_dir) -> Path:

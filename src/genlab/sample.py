@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
 from genlab.config.validate import validate_config
+from genlab.errors import CheckpointError, ConfigError
 
 
 def sample(cfg: DictConfig) -> Path:
@@ -17,6 +18,9 @@ def sample(cfg: DictConfig) -> Path:
 
     checkpoint, config = config_from_checkpoint(cfg)
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
+    if not hasattr(model, "sample"):
+        raise CheckpointError(f"ckpt_path={cfg.ckpt_path} holds a {type(model).__name__}, which cannot sample: "
+                              "give the checkpoint of a generative model")
     run_dir = Path(cfg.paths.run_dir)
     if getattr(model, "sample_kind", "images") == "text":
         write_texts(model, cfg, run_dir)
@@ -35,6 +39,10 @@ def write_texts(model, cfg: DictConfig, run_dir: Path) -> Path:
             print(f"\n--- sample {index + 1} ---\n{cfg.prompt}", end="")
         print(piece, end="", flush=True)
 
+    try:
+        model.text_tokenizer().encode(cfg.prompt)
+    except ConfigError as error:
+        raise ConfigError(f"prompt={cfg.prompt!r}: {error}; the model knows only its training text's characters") from None
     shown = [-1]
     texts = model.generate(cfg.prompt, cfg.max_new_tokens, cfg.temperature, cfg.top_k, cfg.top_p,
                            num_samples=cfg.num_samples or 1, seed=cfg.seed, on_text=stream)

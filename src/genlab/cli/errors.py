@@ -1,15 +1,22 @@
 """One-line reports for bad input: replaces Hydra's multi-screen error printing for user errors only."""
+import contextlib
+import errno
 import os
 import re
 import sys
+from pathlib import Path
 
 import hydra._internal.utils as hydra_utils
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.errors import GenlabError
+from genlab.runs.run_info import RUN_INFO_FILE
+from genlab.runs.secrets import redact
 
 USER_ERROR_EXIT_CODE = 2
+# A path genlab must create or write is below a file, read-only, or the disk is full: the user's setup, not a bug.
+UNWRITABLE_ERRNOS = (errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
 
 
 def _causes(error: BaseException):
@@ -48,11 +55,33 @@ def describe_omegaconf(error: OmegaConfBaseException) -> str:
     return f"{key}: {first_line}" if key else first_line
 
 
+def describe_unwritable(error: OSError) -> str:
+    """E.g. paths.output_dir below a regular file: "cannot create or write <path>: Not a directory; ..."."""
+    return (f"cannot create or write {error.filename}: {error.strerror}; "
+            "set paths.output_dir (or the path named) to a directory genlab can write")
+
+
+def describe_state_dict_mismatch(error: RuntimeError) -> str | None:
+    """torch's "Error(s) in loading state_dict for GPT: size mismatch for ..." (a resumed run whose config changed)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    match = re.match(r"Error\(s\) in loading state_dict for (\w+)", lines[0]) if lines else None
+    if match is None:
+        return None
+    detail = lines[1].rstrip(".") if len(lines) > 1 else "parameters differ"
+    return (f"the checkpoint does not fit the {match.group(1)} built from this config: {detail}; "
+            "use the run's own model and data settings")
+
+
 def one_line(error: BaseException) -> str | None:
     """The one-line message for a user error, or None for an unexpected error (keeps its traceback)."""
     for cause in _causes(error):
         if isinstance(cause, GenlabError):
             return str(cause).splitlines()[0]
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and cause.errno in UNWRITABLE_ERRNOS and cause.filename:
+            return describe_unwritable(cause)
+        if isinstance(cause, RuntimeError) and (mismatch := describe_state_dict_mismatch(cause)):
+            return mismatch
     for cause in _causes(error):
         if isinstance(cause, MissingConfigException):
             return describe_missing_option(cause)
@@ -70,17 +99,49 @@ def report_and_exit(error: BaseException) -> None:
     if message is None:
         raise error
     prog = os.path.basename(sys.argv[0]) or "genlab"
-    sys.stderr.write(f"{prog}: error: {message}\n")
+    sys.stderr.write(f"{prog}: error: {redact(message)}\n")
     sys.exit(USER_ERROR_EXIT_CODE)
 
 
-def _run_and_report(func):
+def resumed_run_dir(args: list[str]) -> Path | None:
+    """The run dir named by a `resume=<run_dir>` argument, when it holds a run."""
+    for arg in args:
+        match = re.fullmatch(r"\+{0,2}resume=(['\"]?)(.+)\1", arg)
+        if match and (Path(match.group(2)) / RUN_INFO_FILE).is_file():
+            return Path(match.group(2))
+    return None
+
+
+@contextlib.contextmanager
+def run_files_kept_if_rejected(run_dir: Path | None):
+    """Hydra rewrites `<run>/.hydra/` and appends to the run's log before genlab sees the config: when a resume is
+    rejected before the run starts (its run_info.json untouched), put the run's own files back."""
+    saved = {} if run_dir is None else {
+        path: path.read_bytes() for path in [run_dir / RUN_INFO_FILE, *(run_dir / ".hydra").glob("*.yaml")]}
+    log_sizes = {} if run_dir is None else {path: path.stat().st_size for path in run_dir.glob("*.log")}
     try:
-        return func()
-    except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
-        if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
-            raise
-        report_and_exit(error)
+        yield
+    finally:
+        info = run_dir / RUN_INFO_FILE if run_dir else None
+        if info and info.is_file() and info.read_bytes() == saved[info]:
+            for path in set((run_dir / ".hydra").glob("*.yaml")) - set(saved):
+                path.unlink()
+            for path, data in saved.items():
+                if not path.is_file() or path.read_bytes() != data:
+                    path.write_bytes(data)
+            for path, size in log_sizes.items():
+                if path.is_file() and path.stat().st_size > size:
+                    os.truncate(path, size)
+
+
+def _run_and_report(func):
+    with run_files_kept_if_rejected(resumed_run_dir(sys.argv[1:])):
+        try:
+            return func()
+        except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
+            if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
+                raise
+            report_and_exit(error)
 
 
 def install() -> None:

@@ -1,6 +1,10 @@
-"""Value checks that run before torch/Lightning are imported, so bad input fails in well under a second."""
+"""Value checks that run before torch/Lightning are imported, so bad input fails in well under a second.
+
+Only settings that need torch anyway import it here: GPU-only settings (is CUDA there?) and `resume=` (is its
+checkpoint safe, and does it fit this config?), both checked before the run's files are touched."""
 import importlib.util
 from dataclasses import fields
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,9 +26,18 @@ POSITIVE_KEYS = (
     "model.latent_dim",
     "model.g_width",
     "model.d_width",
+    "model.n_layer",
+    "model.n_head",
+    "model.n_embd",
+    "model.hidden_size",
+    "model.num_layers",
+    "data.vocab_size",
+    "data.train_batches_per_epoch",
 )
 GPU_ONLY_PRECISIONS = ("16", "16-mixed", "16-true")
+GPU_ACCELERATORS = ("gpu", "cuda")
 WANDB_MODES = ("offline", "online", "disabled")
+TOKENIZER_KINDS = ("char", "bpe")
 
 
 def require_positive(cfg: DictConfig, key: str) -> None:
@@ -42,9 +55,10 @@ def check_gpu_only(cfg: DictConfig) -> None:
     strategy = str(OmegaConf.select(cfg, "trainer.strategy", default="auto"))
     needs_gpu = [f"trainer.precision={precision}"] if precision in GPU_ONLY_PRECISIONS else []
     needs_gpu += [f"trainer.strategy={strategy}"] if strategy.startswith("fsdp") else []
+    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="auto"))
+    needs_gpu += [f"trainer.accelerator={accelerator}"] if accelerator in GPU_ACCELERATORS else []
     if not needs_gpu:
         return
-    accelerator = str(OmegaConf.select(cfg, "trainer.accelerator", default="auto"))
     if accelerator == "cpu" or not cuda_available():
         reason = "trainer.accelerator=cpu" if accelerator == "cpu" else "no CUDA device is available"
         raise ConfigError(
@@ -61,9 +75,66 @@ def cuda_available() -> bool:
 
 
 def check_resume(cfg: DictConfig) -> None:
-    """`ckpt_path=last` means the last checkpoint of the run named by `resume=<run_dir>`."""
+    """`ckpt_path=last` means the last checkpoint of the run named by `resume=<run_dir>`; that checkpoint must
+    load safely and fit this config before the run's files (run_info.json, metrics.csv) are touched."""
     if cfg.get("ckpt_path") == "last" and not cfg.get("resume"):
         raise ConfigError("ckpt_path=last needs resume=<run_dir> naming the run to continue")
+    if cfg.get("resume"):
+        from genlab.checkpoints import check_resumable
+
+        check_resumable(cfg)
+
+
+def check_model_sizes(cfg: DictConfig) -> None:
+    """Sizes that must agree with each other (the GPT splits n_embd over its heads)."""
+    n_embd, n_head = (OmegaConf.select(cfg, f"model.{key}", default=None) for key in ("n_embd", "n_head"))
+    if isinstance(n_embd, int) and isinstance(n_head, int) and n_embd % n_head:
+        raise ConfigError(
+            f"model.n_embd={n_embd} must be divisible by model.n_head={n_head} (each head gets n_embd/n_head dims)")
+
+
+def check_inception(cfg: DictConfig) -> None:
+    """Inception FID needs its weights file (when named: offline machines) and the optional extra."""
+    if OmegaConf.select(cfg, "metrics.feature_net", default=None) != "inception":
+        return
+    weights = OmegaConf.select(cfg, "metrics.inception_weights", default=None)
+    if weights and not Path(weights).is_file():
+        raise ConfigError(f"metrics.inception_weights={weights}: file not found (download pt_inception-2015-12-05 there)")
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise ConfigError(
+            "metrics.feature_net=inception needs the optional extra: pip install 'genlab[inception]' "
+            "(torch-fidelity with a working torchvision); or use metrics.feature_net=classifier"
+        )
+
+
+def check_secrets(cfg: DictConfig) -> None:
+    """Refuse a config holding a secret: runs write their config to .hydra/, run_info.json, checkpoints and dashboards."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    from genlab.runs.secrets import find_secret, redact_files
+
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    overrides = OmegaConf.to_container(hydra.overrides, resolve=False) if hydra else {}
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except OmegaConfBaseException:  # an unresolvable key fails later with its own message
+        config = OmegaConf.to_container(cfg, resolve=False)
+    found = find_secret(config, [*overrides.get("task", []), *overrides.get("hydra", [])])
+    if found is None:
+        return
+    if hydra:  # Hydra has already saved the command line in the run's .hydra/ (and a sweep's multirun.yaml)
+        from hydra.types import RunMode
+
+        saved = [*Path(hydra.runtime.output_dir, hydra.output_subdir or ".hydra").glob("*.yaml")]
+        sweep = [Path(hydra.sweep.dir, "multirun.yaml")] if hydra.mode == RunMode.MULTIRUN else []
+        redact_files(saved + sweep)
+    key, env_name = found
+    source = f"the value of the secret environment variable {env_name}" if env_name else "a secret (its name says so)"
+    raise ConfigError(
+        f"{key} holds {source}; genlab keeps secrets out of configs, which runs write to .hydra/, run_info.json, "
+        "checkpoints and dashboards: leave it in the environment, where the library that needs it reads it"
+    )
 
 
 def check_known_keys(cfg: DictConfig) -> None:
@@ -99,8 +170,13 @@ def check_loggers(cfg: DictConfig) -> None:
 def validate_config(cfg: DictConfig) -> None:
     """Fail fast, with one line naming the key, on values no model or dataset can use."""
     check_known_keys(cfg)
+    check_secrets(cfg)
     for key in POSITIVE_KEYS:
         require_positive(cfg, key)
+    check_model_sizes(cfg)
+    if (tokenizer := OmegaConf.select(cfg, "data.tokenizer", default=None)) is not None:
+        require_choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
+    check_inception(cfg)
+    check_loggers(cfg)
     check_gpu_only(cfg)
     check_resume(cfg)
-    check_loggers(cfg)

@@ -4,9 +4,8 @@ from collections.abc import Iterable
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from genlab.config.validate import TOKENIZER_KINDS
 from genlab.errors import ConfigError
-
-TOKENIZER_KINDS = ("char", "bpe")
 
 
 def check_kind(kind: str, key: str = "data.tokenizer") -> str:

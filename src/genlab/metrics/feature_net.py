@@ -10,6 +10,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
+from genlab.checkpoints import read_checkpoint
 from genlab.errors import ConfigError
 from genlab.networks.classifiers import LeNet
 from genlab.runs.atomic import write_atomic
@@ -89,7 +90,7 @@ def cached_lenet(datamodule, cache_dir: str) -> tuple[LeNet, str]:
         channels, image_size = description["image_shape"][:2]
         network = LeNet(channels, image_size, description["num_classes"], RECIPE["width"], RECIPE["feature_dim"])
         if path.is_file():
-            network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
+            network.load_state_dict(read_checkpoint(path)["state_dict"])  # weights_only; a refusal names the file
         else:
             network, accuracy = train_lenet(datamodule)
             log.info("trained feature net %s (val accuracy %.4f)", path.name, accuracy)

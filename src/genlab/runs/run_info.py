@@ -6,6 +6,7 @@ from pathlib import Path
 
 from genlab.runs.atomic import write_json_atomic
 from genlab.runs.environment import git_state, package_versions, process_identity
+from genlab.runs.secrets import redact
 
 RUN_INFO_FILE = "run_info.json"
 HEARTBEAT_SECONDS = 10.0
@@ -78,6 +79,6 @@ class RunRecorder:
         else:
             from genlab.cli.errors import one_line
 
-            status, error = "failed", one_line(exc) or (str(exc).splitlines() or [type(exc).__name__])[0]
+            status, error = "failed", redact(one_line(exc) or (str(exc).splitlines() or [type(exc).__name__])[0])
         self.update(status=status, error=error, end_time=now_iso(), heartbeat=now_iso())
 
