@@ -102,3 +102,12 @@ def test_find_secret_reports_the_key_and_the_variable_of_the_first_secret():
     assert find_secret({"tags": ["dev"]}, ["hydra.job.env_set.WANDB_API_KEY=xyz"], environ) == (
         "hydra.job.env_set.WANDB_API_KEY", None)
     assert find_secret({"tags": ["dev"], "max_new_tokens": 500}, ["seed=1"], environ) is None
+
+
+def test_a_sweep_job_refused_for_a_typed_in_secret_keeps_it_out_of_the_multirun_summary(run_cli, output_dir, planted):
+    result = run_cli("train", "-m", *FAST, f"+logger.wandb.notes={planted['DB_PASSWORD']}", "logger=wandb")
+    assert result.exit_code != 0
+    (summary,) = output_dir.glob("*/multiruns/*/multirun_summary.csv")
+    text = summary.read_text()
+    assert "failed" in text and "***" in text
+    assert files_holding(output_dir, planted.values()) == []

@@ -17,6 +17,7 @@ from genlab.cli.errors import one_line
 from genlab.runs.atomic import write_atomic, write_json_atomic
 from genlab.runs.rank import global_rank
 from genlab.runs.run_info import read_run_info
+from genlab.runs.secrets import redact
 
 SUMMARY_COLUMNS = (
     "job_num",
@@ -100,7 +101,7 @@ def job_row(config: DictConfig, job_return: JobReturn, wall_time_s: float | None
     return {
         "job_num": int(config.hydra.job.num),
         "run_id": info.get("run_id"),
-        "overrides": " ".join(job_return.overrides or []),
+        "overrides": redact(" ".join(job_return.overrides or [])),  # a secret typed on a rejected job's command line
         "status": status,
         "optimized_metric": metric,
         "metric_value": metric_value(info, job_return, metric),
