@@ -10,7 +10,6 @@ from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.callbacks.rng_state import RNGState
-from genlab.checkpoints import find_last_checkpoint
 from genlab.loggers.run_csv import RunCSVLogger
 
 
@@ -94,14 +93,6 @@ def finish_loggers(loggers: list[Logger]) -> None:
             errors.append(error)
     if errors:
         raise errors[0]
-
-
-def resume_checkpoint(cfg: DictConfig) -> str | None:
-    """`ckpt_path=last` (or `resume=` alone) → the run's newest last.ckpt; other values pass through."""
-    ckpt_path, resume = cfg.get("ckpt_path"), cfg.get("resume")
-    if resume and ckpt_path in (None, "last"):
-        return str(find_last_checkpoint(resume))
-    return ckpt_path
 
 
 def fit(trainer: Trainer, model, datamodule, ckpt_path: str | None) -> None:

@@ -86,8 +86,7 @@ def load_module(path, map_location="cpu"):
 def check_resumable(cfg) -> Path:
     """Before `resume=<run_dir>` touches the run: its checkpoint exists, loads safely and (language models) was
     trained on the vocabulary this config's data gives. Returns the checkpoint the run resumes from."""
-    resume, ckpt_path = cfg.resume, cfg.get("ckpt_path")
-    path = find_last_checkpoint(resume) if ckpt_path in (None, "last") else Path(ckpt_path)
+    resume, path = cfg.resume, Path(resume_checkpoint(cfg))
     stored = (read_checkpoint(path, mmap=True).get("genlab") or {}).get("data") or {}
     if "tokenizer" in stored:
         from hydra.utils import instantiate
@@ -103,6 +102,14 @@ def check_resumable(cfg) -> Path:
                 f"run's own data settings (its overrides are in {Path(resume) / 'run_info.json'})"
             )
     return path
+
+
+def resume_checkpoint(cfg) -> str | None:
+    """`ckpt_path=last` (or `resume=` alone) → the run's newest last.ckpt; other values pass through."""
+    ckpt_path, resume = cfg.get("ckpt_path"), cfg.get("resume")
+    if resume and ckpt_path in (None, "last"):
+        return str(find_last_checkpoint(resume))
+    return ckpt_path
 
 
 def find_last_checkpoint(run_dir) -> Path:

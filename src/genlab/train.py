@@ -22,7 +22,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         from lightning.pytorch import seed_everything
 
         from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
-        from genlab.builders import fit, resume_checkpoint, scalar_metrics
+        from genlab.builders import fit, scalar_metrics
+        from genlab.checkpoints import resume_checkpoint
         from genlab.cli.config_tree import print_config_tree
         from genlab.models.build import instantiate_model
 

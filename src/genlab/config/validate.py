@@ -94,10 +94,13 @@ def check_model_sizes(cfg: DictConfig) -> None:
 
 
 def check_inception(cfg: DictConfig) -> None:
+    """metrics.feature_net=inception: checked with the config, before the run starts."""
+    if OmegaConf.select(cfg, "metrics.feature_net", default=None) == "inception":
+        require_inception(OmegaConf.select(cfg, "metrics.inception_weights", default=None))
+
+
+def require_inception(weights: str | None) -> None:
     """Inception FID needs its weights file (when named: offline machines) and the optional extra."""
-    if OmegaConf.select(cfg, "metrics.feature_net", default=None) != "inception":
-        return
-    weights = OmegaConf.select(cfg, "metrics.inception_weights", default=None)
     if weights and not Path(weights).is_file():
         raise ConfigError(f"metrics.inception_weights={weights}: file not found (download pt_inception-2015-12-05 there)")
     if importlib.util.find_spec("torch_fidelity") is None:

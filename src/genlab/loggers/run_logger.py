@@ -28,14 +28,3 @@ def flat_params(config: Mapping, prefix: str = "") -> dict[str, str | int | floa
             flat[name] = str(value)
     return flat
 
-
-def is_scalar(value) -> bool:
-    """A plain number or a one-element tensor."""
-    if isinstance(value, (int, float)):
-        return not isinstance(value, bool)
-    return getattr(value, "numel", lambda: 0)() == 1
-
-
-def scalar_values(metrics: Mapping) -> dict[str, float]:
-    """The single-number entries of a Lightning metrics dict, as floats."""
-    return {name: float(value) for name, value in metrics.items() if is_scalar(value)}

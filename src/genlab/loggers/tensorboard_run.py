@@ -5,7 +5,8 @@ from lightning.fabric.utilities.logger import _convert_params
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from genlab.loggers.run_logger import RunLogger, flat_params, scalar_values
+from genlab.builders import scalar_metrics
+from genlab.loggers.run_logger import RunLogger, flat_params
 
 
 class TensorBoardRun(RunLogger, TensorBoardLogger):
@@ -31,7 +32,7 @@ class TensorBoardRun(RunLogger, TensorBoardLogger):
     @rank_zero_only
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:
         super().log_metrics(metrics, step)
-        self.final_metrics |= {name: value for name, value in scalar_values(metrics).items() if name != "epoch"}
+        self.final_metrics |= {name: value for name, value in scalar_metrics(metrics).items() if name != "epoch"}
         self.last_step = step if step is not None else self.last_step
 
     @rank_zero_only

@@ -11,6 +11,7 @@ from filelock import FileLock
 from torch import nn
 
 from genlab.checkpoints import read_checkpoint
+from genlab.config.validate import require_inception
 from genlab.errors import ConfigError
 from genlab.networks.classifiers import LeNet
 from genlab.runs.atomic import write_atomic
@@ -114,15 +115,7 @@ def classifier_from_checkpoint(ckpt_path: str) -> tuple[nn.Module, str]:
 
 def inception_feature(weights: str | None) -> int:
     """Check the optional Inception backend is usable; torchmetrics builds it from the returned feature size."""
-    from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
-
-    if not _TORCH_FIDELITY_AVAILABLE:
-        raise ConfigError(
-            "metrics.feature_net=inception needs the optional extra: pip install 'genlab[inception]' "
-            "(torch-fidelity with a working torchvision); or use metrics.feature_net=classifier"
-        )
-    if weights and not Path(weights).is_file():
-        raise ConfigError(f"metrics.inception_weights={weights}: file not found (download pt_inception-2015-12-05 there)")
+    require_inception(weights)
     return 2048
 
 
