@@ -41,7 +41,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 fi
 mkdir -p "$STATE/slurmd" "$STATE/state" /etc/slurm /run/munge
 host=$(hostname)
-cpus=$(nproc)
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc alone obeys OMP_NUM_THREADS
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 cat > /etc/slurm/slurm.conf <<CONF
 ClusterName=local

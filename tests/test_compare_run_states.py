@@ -81,7 +81,7 @@ def test_running_run_with_a_fresh_heartbeat_is_running_and_one_with_a_stale_hear
     wall = {run.run_id: run.wall_time_s for run in comparison.runs}
     assert 100 <= wall["alive"] <= 110 and wall["gone"] == 100  # alive: until now; dead: until its last heartbeat
     (note,) = comparison.notes
-    assert note.startswith("gone dead: process gone: last heartbeat 1m4") and note.endswith("_gone)")
+    assert note.startswith("gone dead: process gone: last heartbeat 10") and note.endswith("_gone)")
 
 
 def test_failed_run_shows_failed_and_its_error_under_the_table(runs_dir, capsys):

@@ -1,9 +1,10 @@
-"""Real 2-process DDP (gloo): sample-quality metrics do not depend on the number of devices."""
+"""Real 2-process DDP (gloo): metrics do not depend on the number of devices; DDP jobs of a multirun keep their ranks."""
 import json
 
 import pytest
 
 from conftest import read_run_info, run_subprocess
+from genlab.runs.multirun_summary import read_summary
 
 FEW = ["trainer.max_epochs=1", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2",
        "trainer.limit_test_batches=2", "metrics.num_samples=300", "metrics.at_start=false",
@@ -46,3 +47,22 @@ def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once
     one_process = json.loads(report.read_text())["metrics"]
     for key in ("val/loss", "val/bpc"):
         assert one_process[key] == pytest.approx(two_ranks[key], rel=1e-5), key
+
+
+def test_ddp_jobs_of_a_multirun_keep_their_ranks_in_one_run_dir_with_one_logger_run_and_one_row(output_dir):
+    result = run_subprocess("train", "-m", "trainer=ddp_cpu", "model.lr=1e-4,2e-4",
+                            "trainer.max_steps=4", "trainer.limit_val_batches=1", "test=false", "logger=tensorboard",
+                            "metrics.feature_net=null", "callbacks.rich_progress_bar=null",
+                            env={"GENLAB_OUTPUT_DIR": str(output_dir)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [p.name for p in output_dir.iterdir()] == ["dcgan_digits"]  # no stray sweep or run dirs of rank 1
+    (sweep_dir,) = (output_dir / "dcgan_digits" / "multiruns").iterdir()
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1"]
+    rows = read_summary(sweep_dir)
+    assert [(row["job_num"], row["status"]) for row in rows] == [(0, "completed"), (1, "completed")]
+    for row in rows:
+        job_dir = sweep_dir / str(row["job_num"])
+        assert read_run_info(job_dir)["run_id"] == row["run_id"]
+        assert (job_dir / "train_ddp_process_1.log").is_file()  # rank 1 ran this job, in this job's dir
+        events = list(job_dir.glob("tensorboard/**/events.out.tfevents.*"))
+        assert events and len({path.parent for path in events}) == 1  # one logger run, written by rank 0

@@ -14,6 +14,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from conftest import REPO, read_run_info, run_subprocess
+from genlab.runs.multirun_summary import read_summary
 from genlab.runs.slurm import AUTO_REQUEUE_ENV, continuation_overrides, slurm_environment
 from hydra_plugins.genlab_launcher.genlab_launcher import LocalLauncher, SlurmLauncher
 
@@ -185,3 +186,23 @@ def test_a_job_that_already_ran_in_its_dir_continues_its_run_id_from_its_newest_
     assert parsed(continuation_overrides(run_dir)) == {"run_id": "291249e4", "ckpt_path": newest}
     os.utime(run_dir / "checkpoints/last.ckpt", (2_000_000, 2_000_000))
     assert parsed(continuation_overrides(run_dir))["ckpt_path"] == str(run_dir / "checkpoints/last.ckpt")
+
+
+def test_slurm_multirun_of_ddp_jobs_runs_two_tasks_per_job_into_one_run_dir_and_one_row_each(slurm_cluster, output_dir):
+    # 2 jobs x 2 tasks (gloo ranks) x 1 CPU: the 2-CPU node runs one job at a time.
+    with cancelling_jobs_on_failure(output_dir):
+        result = run_subprocess("train", "-m", *ON_LOCAL_CLUSTER, *TINY, "trainer=ddp_cpu", "trainer.max_steps=3",
+                                "seed=1,2", timeout=SWEEP_TIMEOUT_S)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep_dir = sweep_dir_of(output_dir)
+    (script,) = sweep_dir.glob(".submitit/*/*_submission.sh")
+    assert "--ntasks-per-node=2" in script.read_text()
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["0", "1"]
+    rows = read_summary(sweep_dir)
+    assert [(row["job_num"], row["status"]) for row in rows] == [(0, "completed"), (1, "completed")]
+    log = job_log(sweep_dir)
+    assert log.count("GLOBAL_RANK: 1, MEMBER: 2/2") == 2  # each job's second rank joined its DDP group
+    for row in rows:
+        info = read_run_info(Path(row["run_dir"]))
+        assert info["status"] == "completed" and info["run_id"] == row["run_id"]
+        assert logged_train_steps(Path(row["run_dir"])) == [0, 1, 2]  # rank 0 alone logs, once per step

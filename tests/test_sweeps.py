@@ -1,6 +1,10 @@
 """Specification of sweeps: multirun_summary.{csv,json} (basic and joblib launchers, failed jobs), Optuna searches."""
 import csv
+import json
 import multiprocessing
+import socket
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from omegaconf import OmegaConf
 from conftest import read_run_info, run_subprocess
 from genlab.errors import ConfigError
 from genlab.runs.multirun_summary import SUMMARY_COLUMNS, SUMMARY_CSV, SUMMARY_JSON
-from genlab.runs.multirun_summary import MultirunSummary, read_summary, record_job
+from genlab.runs.multirun_summary import MultirunSummary, read_summary, record_job, record_unrecorded_jobs
 
 TINY = ["debug=fdr", "test=false", "callbacks.rich_progress_bar=null"]  # one train/val batch per job
 TINY_NO_FID = [*TINY, "metrics.feature_net=null"]
@@ -90,12 +94,14 @@ def test_a_failing_job_gets_a_failed_row_with_its_one_line_error_while_the_other
     assert_rows_describe_their_run_dirs(sweep_dir, rows)
 
 
-def test_optuna_dcgan_fid_search_records_a_failed_trial_and_writes_the_best_completed_value(output_dir):
+def test_optuna_search_records_a_failed_trial_writes_the_best_completed_value_and_exits_non_zero(output_dir):
     # n_critic follows the job number, so trial 0 (n_critic=0) fails at job time whatever the sampler draws.
     result = run_subprocess("train", "-m", "hparams_search=dcgan_fid", "hydra.sweeper.n_trials=2",
                             "model.n_critic=${hydra:job.num}", *TINY)
-    assert result.returncode == 0, result.stderr[-3000:]
     sweep_dir = sweep_dir_of(output_dir)
+    assert result.returncode == 2, result.stderr[-3000:]  # the other trial ran, but the command says one failed
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"error: 1 of 2 trials failed (trials 0; errors in {sweep_dir / SUMMARY_CSV})")
     failed, completed = read_summary(sweep_dir)
     assert_rows_describe_their_run_dirs(sweep_dir, [failed, completed])
     assert (failed["status"], failed["error"]) == ("failed", "model.n_critic must be >= 1, got 0")
@@ -115,7 +121,8 @@ def test_hparams_search_configs_select_optuna_and_search_keys_their_experiment_h
     assert result.exit_code == 0, result.stderr
     cfg = yaml.safe_load(result.stdout)
     sweeper = cfg["hydra"]["sweeper"]
-    assert "optuna" in sweeper["_target_"] and sweeper["sampler"]["seed"] is not None
+    assert sweeper["_target_"] == "hydra_plugins.genlab_sweeper.genlab_sweeper.GenlabOptunaSweeper"
+    assert sweeper["sampler"]["seed"] is not None
     assert sweeper["direction"] == "minimize" and sweeper["storage"] is None and sweeper["n_jobs"] == 1
     assert cfg["optimized_metric"] == {"dcgan_fid": "val/fid", "gpt_loss": "val/loss"}[search]
     for key in sweeper["params"]:
@@ -183,3 +190,18 @@ def test_multirun_with_the_default_task_name_sweeps_under_model_and_data_names(o
     sweep_dir = sweep_dir_of(output_dir, "dcgan_digits")
     assert [row["status"] for row in read_summary(sweep_dir)] == ["completed", "completed"]
     assert {read_run_info(sweep_dir / job)["task_name"] for job in ("0", "1")} == {"dcgan_digits"}
+
+
+def test_a_job_killed_before_writing_its_row_gets_a_dead_row_from_its_run_info(tmp_path):
+    record_jobs(tmp_path, [0])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "run_info.json").write_text(json.dumps(
+        {"run_id": "killed", "status": "running", "pid": gone.pid, "host": socket.gethostname(),
+         "heartbeat": "2026-01-01T00:00:00+00:00", "overrides": ["seed=2"]}))
+    record_unrecorded_jobs(tmp_path)
+    rows = read_summary(tmp_path)
+    assert [(row["job_num"], row["status"]) for row in rows] == [(0, "completed"), (1, "dead")]
+    assert rows[1]["run_id"] == "killed" and rows[1]["overrides"] == "seed=2"
+    assert rows[1]["error"] == f"process gone: pid {gone.pid} no longer runs on {socket.gethostname()}"

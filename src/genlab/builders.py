@@ -66,8 +66,12 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
-    """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm)."""
+    """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm);
+    DDP ranks it starts join this job's run (see genlab.runs.ddp_ranks)."""
+    from genlab.runs.ddp_ranks import start_ranks_as_job_processes
     from genlab.runs.slurm import slurm_environment
+
+    start_ranks_as_job_processes()
 
     extra = {}
     if environment := slurm_environment():  # added to, not replacing, the configured plugins

@@ -83,10 +83,13 @@ def load_module(path, map_location="cpu"):
     return module
 
 
-def check_resumable(cfg) -> Path:
+def check_resumable(cfg) -> Path | None:
     """Before `resume=<run_dir>` touches the run: its checkpoint exists, loads safely and (language models) was
     trained on the vocabulary this config's data gives. Returns the checkpoint the run resumes from."""
-    resume, path = cfg.resume, Path(resume_checkpoint(cfg))
+    resume, path = cfg.resume, resume_checkpoint(cfg)
+    if path is None:  # a job of a resumed sweep that had not reached a checkpoint: it starts afresh
+        return None
+    path = Path(path)
     stored = (read_checkpoint(path, mmap=True).get("genlab") or {}).get("data") or {}
     if "tokenizer" in stored:
         from hydra.utils import instantiate
@@ -105,10 +108,12 @@ def check_resumable(cfg) -> Path:
 
 
 def resume_checkpoint(cfg) -> str | None:
-    """`ckpt_path=last` (or `resume=` alone) → the run's newest last.ckpt; other values pass through."""
-    ckpt_path, resume = cfg.get("ckpt_path"), cfg.get("resume")
-    if resume and ckpt_path in (None, "last"):
-        return str(find_last_checkpoint(resume))
+    """`ckpt_path=last` (or `resume=` alone) → the resumed run's newest last.ckpt; other values pass through."""
+    from genlab.runs.sweep_resume import resumed_run_dir
+
+    ckpt_path, run_dir = cfg.get("ckpt_path"), resumed_run_dir(cfg)
+    if run_dir is not None and ckpt_path in (None, "last"):
+        return str(find_last_checkpoint(run_dir))
     return ckpt_path
 
 

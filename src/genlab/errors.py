@@ -19,3 +19,7 @@ class CheckpointError(GenlabError):
 
 class DivergenceError(GenlabError):
     """Training produced a non-finite loss."""
+
+
+class SweepFailed(GenlabError):
+    """Some jobs of a multirun failed (the others ran; multirun_summary.csv has each one's error)."""

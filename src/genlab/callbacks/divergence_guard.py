@@ -1,19 +1,56 @@
-"""Stops a run at the first non-finite loss, naming the loss and step; the last good checkpoint stays."""
+"""Stops a run at the first non-finite loss or parameter, naming it and the step; the last good checkpoint stays."""
 import math
+from typing import NoReturn
 
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from torch.nn.utils import get_total_norm
 
 from genlab.errors import DivergenceError
 
 
 class DivergenceGuard(Callback):
-    """Checks every loss a training step returns (a tensor, or a dict of named tensors)."""
+    """Checks every loss a training step returns (a tensor, or a dict of named tensors), then the parameters.
+
+    It runs before checkpointing (Lightning calls ModelCheckpoint callbacks last), so a step that diverges is never
+    saved. A module may map its loss names to the network they train (`loss_networks`, e.g. a GAN's
+    {"d_loss": "discriminator"}), and the message names that network too. The parameter check catches a finite loss
+    whose backward overflowed: one max-|value| reduction per step, and a search for the culprit only on failure.
+    """
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         losses = outputs if isinstance(outputs, dict) else {"loss": outputs}
+        networks = getattr(pl_module, "loss_networks", {})
         for name, value in losses.items():
-            if value is not None and value.numel() == 1 and not math.isfinite(float(value)):
-                raise DivergenceError(
-                    f"training diverged: train/{name} = {float(value)} at step {trainer.global_step}"
-                    " (the last good checkpoint is kept)"
-                )
+            if non_finite_scalar(value):
+                network = f" ({networks[name]})" if name in networks else ""
+                diverged(f"train/{name}{network} = {float(value)} at step {trainer.global_step}")
+        if not parameters_finite(pl_module):
+            name, value = first_non_finite_parameter(pl_module)
+            diverged(f"parameter {name} = {value} after step {trainer.global_step}")
+
+
+def non_finite_scalar(value) -> bool:
+    """True for a one-element tensor (or a number) that is nan or ±inf; other outputs are not losses."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and not math.isfinite(float(value))
+    return isinstance(value, (int, float)) and not math.isfinite(value)
+
+
+def parameters_finite(pl_module: LightningModule) -> bool:
+    """One reduction: the max |value| over all parameters (it cannot overflow; empty shards have no max)."""
+    parameters = [p.detach() for p in pl_module.parameters() if p.is_floating_point() and p.numel()]
+    return not parameters or bool(torch.isfinite(get_total_norm(parameters, norm_type="inf")))
+
+
+def first_non_finite_parameter(pl_module: LightningModule) -> tuple[str, float]:
+    """The first parameter holding nan or ±inf, and its first such value."""
+    for name, parameter in pl_module.named_parameters():
+        bad = parameter.detach()[~torch.isfinite(parameter.detach())]
+        if bad.numel():
+            return name, float(bad[0])
+    raise AssertionError("the parameters' max |value| was not finite, yet every parameter is")
+
+
+def diverged(what: str) -> NoReturn:
+    raise DivergenceError(f"training diverged: {what} (the last good checkpoint is kept)")

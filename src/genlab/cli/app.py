@@ -15,7 +15,9 @@ from omegaconf import DictConfig
 from genlab.cli import errors
 from genlab.config.resolvers import register_resolvers
 from genlab.config.schema import register_schemas
+from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE
+from genlab.runs.sweep_resume import with_sweep_arguments
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 QUIET_WARNINGS = (
@@ -64,5 +66,9 @@ def run_app(config_name: str, task: Callable[[DictConfig], Any]) -> None:
     register_resolvers()
     register_schemas()
     add_user_module_dirs()
+    try:
+        sys.argv = with_sweep_arguments(sys.argv)
+    except ConfigError as error:
+        errors.report_and_exit(error)
     app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
     app(reporting_user_errors(task))()

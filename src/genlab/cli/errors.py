@@ -42,17 +42,53 @@ def describe_missing_option(error: MissingConfigException) -> str:
     return f"config '{match.group(1) if match else error}' not found"
 
 
+def unknown_key(error: OmegaConfBaseException) -> str | None:
+    """The full key an OmegaConf struct error names ("Key 'z_dim' is not in struct", full_key: model.z_dim)."""
+    struct = re.search(r"Key '([^']+)' (?:is )?not in (?:struct|'\w+')", str(error).splitlines()[0])
+    return (_full_key(error) or struct.group(1)) if struct else None
+
+
 def describe_omegaconf(error: OmegaConfBaseException) -> str:
     """An OmegaConf error as "<key>: <first line>", with struct errors said plainly."""
     first_line = str(error).splitlines()[0]
     missing = re.search(r"Missing mandatory value: (\S+)", first_line)
     if missing:
         return f"{missing.group(1)} is required: add {missing.group(1)}=..."
+    key = unknown_key(error)
+    if key:
+        return f"unknown config key '{key}' (check its spelling, or add it with +{key}=...)"
     key = _full_key(error)
-    struct = re.search(r"Key '([^']+)' (?:is )?not in (?:struct|'\w+')", first_line)
-    if struct:
-        return f"unknown config key '{key or struct.group(1)}' (check its spelling, or add it with +{key or struct.group(1)}=...)"
     return f"{key}: {first_line}" if key else first_line
+
+
+def recorded_overrides(resumed: Path) -> tuple[str, list[str], str]:
+    """What a resumed dir is ('run' or 'sweep'), the overrides it was started with, and the file recording them."""
+    from genlab.runs.run_info import read_run_info
+    from genlab.runs.sweep_resume import MULTIRUN_FILE, is_sweep_dir, stored_arguments
+
+    if (resumed / RUN_INFO_FILE).is_file():
+        return "run", read_run_info(resumed).get("overrides") or [], RUN_INFO_FILE
+    if is_sweep_dir(resumed):
+        return "sweep", stored_arguments(resumed), MULTIRUN_FILE
+    return "run", [], RUN_INFO_FILE
+
+
+def describe_stale_override(error: BaseException, resumed: Path | None) -> str | None:
+    """`resume=<run or sweep dir>` whose recorded overrides set a key the current config no longer has (renamed or
+    removed in the code since the run started): say so, naming the override and where it is recorded."""
+    from genlab.loggers.run_naming import override_key
+
+    causes = [cause for cause in _causes(error) if isinstance(cause, OmegaConfBaseException)]
+    keys = [key for key in map(unknown_key, causes) if key]
+    if resumed is None or not keys or not resumed.is_dir():
+        return None
+    kind, recorded, record_file = recorded_overrides(resumed)
+    override = next((override for override in recorded if override_key(override) == keys[0]), None)
+    if override is None:
+        return None
+    return (f"resume={resumed}: the {kind}'s override {override} (in its {record_file}) sets config key {keys[0]}, "
+            f"which the current config does not have (renamed or removed since the {kind} started); give the key's "
+            "current name")
 
 
 def describe_unwritable(error: OSError) -> str:
@@ -93,9 +129,9 @@ def one_line(error: BaseException) -> str | None:
     return None
 
 
-def report_and_exit(error: BaseException) -> None:
-    """Print `<prog>: error: <line>` and exit 2 for user errors; re-raise anything else."""
-    message = one_line(error)
+def report_and_exit(error: BaseException, message: str | None = None) -> None:
+    """Print `<prog>: error: <line>` (`message`, else one_line's) and exit 2 for user errors; re-raise anything else."""
+    message = message or one_line(error)
     if message is None:
         raise error
     prog = os.path.basename(sys.argv[0]) or "genlab"
@@ -103,13 +139,19 @@ def report_and_exit(error: BaseException) -> None:
     sys.exit(USER_ERROR_EXIT_CODE)
 
 
-def resumed_run_dir(args: list[str]) -> Path | None:
-    """The run dir named by a `resume=<run_dir>` argument, when it holds a run."""
+def resumed_dir(args: list[str]) -> Path | None:
+    """The dir named by a `resume=<run or sweep dir>` argument."""
     for arg in args:
         match = re.fullmatch(r"\+{0,2}resume=(['\"]?)(.+)\1", arg)
-        if match and (Path(match.group(2)) / RUN_INFO_FILE).is_file():
+        if match:
             return Path(match.group(2))
     return None
+
+
+def resumed_run_dir(args: list[str]) -> Path | None:
+    """The run dir named by a `resume=<run_dir>` argument, when it holds a run."""
+    resumed = resumed_dir(args)
+    return resumed if resumed is not None and (resumed / RUN_INFO_FILE).is_file() else None
 
 
 @contextlib.contextmanager
@@ -141,7 +183,7 @@ def _run_and_report(func):
         except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
             if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
                 raise
-            report_and_exit(error)
+            report_and_exit(error, describe_stale_override(error, resumed_dir(sys.argv[1:])))
 
 
 def install() -> None:

@@ -13,7 +13,7 @@ from genlab.compare.grouping import (
     group_runs,
     group_value,
 )
-from genlab.compare.liveness import utc_now
+from genlab.runs.liveness import utc_now
 from genlab.compare.metric_choice import choose_metric, choose_mode, extra_metrics, metric_direction, train_loss_metric
 from genlab.compare.overrides import SEED_KEY, format_value
 from genlab.compare.run_record import RunRecord, read_run

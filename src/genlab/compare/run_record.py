@@ -8,7 +8,7 @@ import yaml
 
 from genlab.compare.discover import HYDRA_CONFIG, is_multirun_dir
 from genlab.compare.errors import CompareInputError
-from genlab.compare.liveness import run_status, wall_time_s
+from genlab.runs.liveness import run_status, wall_time_s
 from genlab.compare.metrics_csv import Series, read_series
 from genlab.compare.overrides import config_value, parse_overrides
 from genlab.runs.multirun_summary import read_summary

@@ -1,4 +1,5 @@
 """OmegaConf resolvers that name runs: a short unique run_id and collision-free run dirs."""
+import hashlib
 import os
 import secrets
 from datetime import datetime
@@ -8,6 +9,7 @@ from omegaconf import OmegaConf
 
 from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
+from genlab.runs.sweep_resume import is_sweep_dir
 
 
 def new_id() -> str:
@@ -15,16 +17,34 @@ def new_id() -> str:
     return secrets.token_hex(4)
 
 
+def slurm_job_run_id() -> str | None:
+    """One id for every task of a multi-task SLURM job (its DDP ranks), derived from the job's id."""
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if job_id and int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        return hashlib.sha1(f"slurm-{job_id}".encode()).hexdigest()[:8]
+    return None
+
+
+def sweep_job_run_id() -> str:
+    """In a resumed sweep: the id of the run this job already has, else a new one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    info = read_run_info(Path(HydraConfig.get().runtime.output_dir))
+    return info.get("run_id") or new_id()
+
+
 def run_id(resume: str | None) -> str:
-    """The run's id: the resumed run's own id, the parent's in a DDP child process, else a new one."""
+    """The run's id: the resumed run's own id, the parent's in a DDP child process (or SLURM task), else a new one."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" and os.environ.get("GENLAB_RUN_ID"):
+        return os.environ["GENLAB_RUN_ID"]
+    if resume and is_sweep_dir(resume):
+        return sweep_job_run_id()
     if resume:
         info = read_run_info(Path(resume))
         if "run_id" not in info:
             raise ConfigError(f"resume={resume}: not a genlab run dir (no {RUN_INFO_FILE} there)")
         return info["run_id"]
-    if os.environ.get("LOCAL_RANK", "0") != "0" and os.environ.get("GENLAB_RUN_ID"):
-        return os.environ["GENLAB_RUN_ID"]
-    return new_id()
+    return slurm_job_run_id() or new_id()
 
 
 def run_dir(parent: str, run_id_: str, resume: str | None) -> str:

@@ -1,9 +1,19 @@
-"""Rebuilds a run's config from a checkpoint, applying the current command line's overrides on top."""
+"""Rebuilds a run's config from a checkpoint, applying the current command line's overrides on top; a stored config
+that no longer fits the current code (a key renamed or removed since the checkpoint was written) fails in one line."""
+import inspect
+from collections.abc import Mapping
+
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from genlab.errors import CheckpointError
 
 STORED_GROUPS = ("data", "model", "metrics")
+NOT_CONSTRUCTOR_ARGS = ("compile",)  # genlab's own switches, taken out before the class is built (genlab.models.build)
+STALE = "renamed or removed since the checkpoint was written"
+SETTABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 def overridden_keys(overrides: list[str]) -> list[str]:
@@ -11,24 +21,80 @@ def overridden_keys(overrides: list[str]) -> list[str]:
     return [override.key_or_group for override in OverridesParser.create().parse_overrides(overrides)]
 
 
-def stored_group(current, stored: dict):
+def stored_group(name: str, current, stored: dict, path):
     """Typed groups (e.g. MetricsConfig) are merged so their schema still checks; free-form ones are replaced."""
-    if OmegaConf.is_dict(current) and OmegaConf.get_type(current) not in (dict, None):
+    if not (OmegaConf.is_dict(current) and OmegaConf.get_type(current) not in (dict, None)):
+        return OmegaConf.create(stored)
+    try:
         return OmegaConf.merge(current, stored)
-    return OmegaConf.create(stored)
+    except OmegaConfBaseException as error:
+        key = str(error.full_key or error.key)
+        key = key if key.startswith(f"{name}.") else f"{name}.{key}"
+        if isinstance(error, ConfigKeyError):
+            message = f"stored config key {key} is not in the current {name} config ({STALE})"
+        else:
+            message = f"stored config key {key} does not fit the current {name} config: {str(error).splitlines()[0]}"
+        raise CheckpointError(f"{path}: {message}") from None
 
 
-def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str]) -> DictConfig:
-    """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed."""
+def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str], path="the checkpoint") -> DictConfig:
+    """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed; each
+    stored `_target_` config checked against the current code (see check_stored_targets)."""
     merged = cfg.copy()
+    keys = overridden_keys(overrides)
     with open_dict(merged):
         for group in STORED_GROUPS:
             if group in stored:
-                merged[group] = stored_group(merged.get(group), stored[group])
-        for key in overridden_keys(overrides):
+                merged[group] = stored_group(group, merged.get(group), stored[group], path)
+        for key in keys:
             if key.split(".")[0] in STORED_GROUPS:
                 OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False, force_add=True)
+    for group in STORED_GROUPS:
+        if group in stored and group not in keys and OmegaConf.is_dict(merged.get(group)):
+            check_stored_targets(OmegaConf.to_container(merged[group]), group, path, set(keys))
     return merged
+
+
+def locate(target: str):
+    """The class or function a `_target_` names, as Hydra's instantiate would find it."""
+    from hydra._internal.utils import _locate
+
+    return _locate(target)
+
+
+def check_stored_targets(config: Mapping, prefix: str, path, overridden: set[str] = frozenset()) -> None:
+    """Each `_target_` config in `config` (the group at `prefix`, nested ones too) still names an importable class
+    whose parameters cover the stored keys and whose required parameters are all set; else a CheckpointError naming
+    the key. Keys set on the command line (`overridden`) are the user's, not the checkpoint's, and are not judged."""
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            check_stored_targets(value, f"{prefix}.{key}", path, overridden)
+    target = config.get("_target_")
+    if not isinstance(target, str):
+        return
+    try:
+        built = locate(target)
+    except (ImportError, ValueError) as error:
+        reason = str(error.__cause__ or error).splitlines()[0]
+        raise CheckpointError(f"{path}: stored config {prefix}._target_={target} cannot be imported ({reason}): "
+                              f"{STALE}, or its module is not on the path") from None
+    try:
+        parameters = inspect.signature(built).parameters
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: nothing to compare
+    name = getattr(built, "__name__", target)
+    keys = [key for key in config if not str(key).startswith("_") and key not in NOT_CONSTRUCTOR_ARGS]
+    if not any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
+        for key in keys:
+            if key not in parameters and f"{prefix}.{key}" not in overridden:
+                unset = [p for p, parameter in parameters.items() if parameter.kind in SETTABLE and p not in config]
+                hint = f"; {name} parameters it does not set: {', '.join(unset)}" if unset else ""
+                raise CheckpointError(
+                    f"{path}: stored config key {prefix}.{key} is not a parameter of {name} any more ({STALE}){hint}")
+    for key, parameter in parameters.items():
+        if parameter.kind in SETTABLE and parameter.default is inspect.Parameter.empty and key not in config:
+            raise CheckpointError(f"{path}: stored config has no {prefix}.{key}, which {name} now requires (added "
+                                  f"since the checkpoint was written): give it with +{prefix}.{key}=...")
 
 
 def config_from_checkpoint(cfg: DictConfig) -> tuple[dict, DictConfig]:
@@ -37,4 +103,4 @@ def config_from_checkpoint(cfg: DictConfig) -> tuple[dict, DictConfig]:
 
     checkpoint = read_checkpoint(cfg.ckpt_path)
     stored = genlab_metadata(checkpoint, cfg.ckpt_path)["config"]
-    return checkpoint, merge_stored_config(stored, cfg, list(HydraConfig.get().overrides.task))
+    return checkpoint, merge_stored_config(stored, cfg, list(HydraConfig.get().overrides.task), cfg.ckpt_path)

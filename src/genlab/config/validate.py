@@ -10,6 +10,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from genlab.config.schema import EvalConfig, SampleConfig, TrainConfig
 from genlab.errors import ConfigError
+from genlab.runs.liveness import run_status
+from genlab.runs.rank import global_rank
+from genlab.runs.run_info import read_run_info
+from genlab.runs.sweep_resume import is_sweep_dir
 
 KNOWN_TOP_LEVEL_KEYS = {field.name for schema in (TrainConfig, EvalConfig, SampleConfig) for field in fields(schema)}
 
@@ -82,7 +86,18 @@ def check_resume(cfg: DictConfig) -> None:
     if cfg.get("resume"):
         from genlab.checkpoints import check_resumable
 
+        check_not_running(cfg.resume)
         check_resumable(cfg)
+
+
+def check_not_running(resume: str) -> None:
+    """A run is resumed only once its process is gone (DDP ranks > 0 join their own rank 0's run)."""
+    if global_rank() != 0 or is_sweep_dir(resume):
+        return
+    info = read_run_info(Path(resume))
+    if run_status(info)[0] == "running":
+        raise ConfigError(
+            f"resume={resume}: the run is still running (pid {info.get('pid')} on {info.get('host')}); stop it first")
 
 
 def check_model_sizes(cfg: DictConfig) -> None:

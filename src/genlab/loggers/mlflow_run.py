@@ -1,8 +1,10 @@
 """MLflow for genlab (optional extra `genlab[mlflow]`): one MLflow run per genlab run, in an experiment named after
-the task, with the flattened config as params; sample grids and texts go in as artifacts (see genlab.loggers.media)."""
+the task, with the flattened config as params; sample grids and texts go in as artifacts (see genlab.loggers.media).
+A resumed genlab run goes on in its MLflow run (found by its `genlab.run_id` tag)."""
 import os
 from argparse import Namespace
 
+from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.fabric.utilities.logger import _convert_params
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -36,7 +38,29 @@ class MLflowRun(RunLogger, MLFlowLogger):
             run_name = run_naming.run_name(run_naming.job_overrides(), fallback=genlab_run_id)
         super().__init__(experiment_name=experiment_name, tracking_uri=tracking_uri, run_name=run_name or genlab_run_id,
                          tags=run_tags, **kwargs)
+        self.genlab_run_id = genlab_run_id
         self.logged_params: dict[str, str] = {}
+
+    @property
+    @rank_zero_experiment
+    def experiment(self):
+        if not self._initialized and self._run_id is None:
+            self.continue_existing_run()
+        return super().experiment
+
+    def continue_existing_run(self) -> None:
+        """When this genlab run already has an MLflow run (a resume), log into it again: it runs again, and the
+        params it holds count as logged (a changed value goes to a tag, see log_hyperparams)."""
+        client = self._mlflow_client
+        experiment = client.get_experiment_by_name(self._experiment_name)
+        if experiment is None or experiment.lifecycle_stage == "deleted":
+            return
+        runs = client.search_runs([experiment.experiment_id], f"tags.`genlab.run_id` = '{self.genlab_run_id}'",
+                                  max_results=1, order_by=["attributes.start_time ASC"])
+        if runs:
+            self._run_id = runs[0].info.run_id
+            client.update_run(self._run_id, status="RUNNING")
+            self.logged_params = dict(runs[0].data.params)
 
     def log_run_config(self, config: dict) -> None:
         self.log_hyperparams(config)
@@ -45,6 +69,7 @@ class MLflowRun(RunLogger, MLFlowLogger):
     def log_hyperparams(self, params: dict | Namespace) -> None:
         """Params flattened like the config's. MLflow params are write-once, so a key logged again with another
         value (e.g. `metrics/feature_net`: `classifier`, then the trained network's id) goes to a tag of that name."""
+        _ = self.experiment  # a resumed run's MLflow run, and the params it holds, are found first
         params = {key: str(value)[:250] for key, value in flat_params(_convert_params(params)).items()}
         new = {key: value for key, value in params.items() if key not in self.logged_params}
         if new:

@@ -1,4 +1,6 @@
 """GANModule: manual-optimization GAN base with a stability kit. One genlab step = one generator update."""
+from typing import ClassVar
+
 import numpy as np
 import torch
 from lightning.pytorch import LightningModule
@@ -45,6 +47,9 @@ class GANModule(LightningModule):
     `gp_weight` (WGAN-GP), `r1_weight`, `spectral_norm` on D, TTUR (`lr` for G, `lr_d` for D), and an EMA copy of
     the generator (`ema_decay`) used for samples and metrics.
     """
+
+    loss_networks: ClassVar[dict[str, str]] = {  # the divergence guard names the network whose loss diverged
+        "d_loss": "discriminator", "d_real": "discriminator", "d_fake": "discriminator", "g_loss": "generator"}
 
     def __init__(self, latent_dim: int, lr: float, lr_d: float | None, betas: tuple[float, float],
                  num_classes: int | None = None, loss: str = "bce", n_critic: int = 1, gp_weight: float = 10.0,

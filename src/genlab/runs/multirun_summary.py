@@ -16,7 +16,8 @@ from omegaconf import DictConfig
 from genlab.cli.errors import one_line
 from genlab.runs.atomic import write_atomic, write_json_atomic
 from genlab.runs.rank import global_rank
-from genlab.runs.run_info import read_run_info
+from genlab.runs.liveness import parse_time, run_status, utc_now
+from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
 from genlab.runs.secrets import redact
 
 SUMMARY_COLUMNS = (
@@ -111,6 +112,29 @@ def job_row(config: DictConfig, job_return: JobReturn, wall_time_s: float | None
     }
 
 
+def unrecorded_job_rows(sweep_dir: Path, recorded: set[int]) -> list[dict[str, Any]]:
+    """Rows for job dirs that have a run but no summary row: jobs killed (-9, lost node) before they could write one."""
+    rows = []
+    for info_file in Path(sweep_dir).glob(f"*/{RUN_INFO_FILE}"):
+        if not info_file.parent.name.isdigit() or int(info_file.parent.name) in recorded:
+            continue
+        info = read_run_info(info_file.parent)
+        status, error = run_status(info)
+        rows.append({"job_num": int(info_file.parent.name), "run_id": info.get("run_id"),
+                     "overrides": " ".join(info.get("overrides", [])), "status": status, "error": error,
+                     "run_dir": str(info_file.parent)})
+    return rows
+
+
+def record_unrecorded_jobs(sweep_dir: Path) -> None:
+    """Add a row (dead, or running) for every job whose run never reported its end."""
+    with summary_lock(sweep_dir):
+        rows = {row["job_num"]: row for row in read_summary(sweep_dir)}
+        for row in unrecorded_job_rows(sweep_dir, set(rows)):
+            rows[row["job_num"]] = {key: row.get(key) for key in SUMMARY_COLUMNS}
+        write_summary(sweep_dir, [rows[num] for num in sorted(rows)])
+
+
 def is_multirun_writer(config: DictConfig) -> bool:
     """Only multirun jobs write a summary, and under DDP only global rank 0."""
     return config.hydra.mode == RunMode.MULTIRUN and global_rank() == 0
@@ -125,6 +149,7 @@ class MultirunSummary(Callback):
 
     def __init__(self) -> None:
         self.job_started: float | None = None
+        self.job_started_at = utc_now()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if not is_multirun_writer(config):
@@ -137,9 +162,22 @@ class MultirunSummary(Callback):
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.job_started = time.monotonic()
+        self.job_started_at = utc_now()
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if not is_multirun_writer(config):
             return
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if self.skipped(config) and any(row["job_num"] == config.hydra.job.num for row in read_summary(sweep_dir)):
+            return  # a resumed sweep skipped this completed job: its row stands
         wall_time_s = None if self.job_started is None else time.monotonic() - self.job_started
-        record_job(Path(config.hydra.sweep.dir), job_row(config, job_return, wall_time_s))
+        record_job(sweep_dir, job_row(config, job_return, wall_time_s))
+
+    def skipped(self, config: DictConfig) -> bool:
+        """True when the job's run ended before this job started (a resumed sweep reused its result)."""
+        end = parse_time(read_run_info(Path(config.hydra.runtime.output_dir)).get("end_time"))
+        return end is not None and end < self.job_started_at.replace(microsecond=0)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if is_multirun_writer(config):
+            record_unrecorded_jobs(Path(config.hydra.sweep.dir))
