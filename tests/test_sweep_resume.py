@@ -83,6 +83,7 @@ def test_a_sweep_killed_midway_resumes_into_its_dir_and_runs_each_job_to_complet
         study = optuna.load_study(study_name="dcgan_fid", storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
         assert [(t.number, t.state) for t in study.trials] == [(n, optuna.trial.TrialState.COMPLETE) for n in range(4)]
         assert [t.value for t in study.trials] == [row["metric_value"] for row in rows]
+        assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4  # the new trial repeats no other
         killed = study.trials[KILLED_JOB]
         assert all(f"{key}={value}" in rows[KILLED_JOB]["overrides"] for key, value in killed.params.items())
 

@@ -3,7 +3,8 @@
 - `storage: null` keeps the study in `<multirun_dir>/optuna.db` (sqlite), not in memory.
 - `genlab-train -m resume=<multirun_dir>` loads that study, retries each trial it left RUNNING (its sweep was
   killed) under the trial's own job number — so the job continues its run from its last checkpoint — and then runs
-  only the trials still missing: the study ends with `n_trials` trials in all.
+  only the trials still missing: the study ends with `n_trials` trials in all. A seeded sampler is seeded anew
+  (seed + trials so far), so the new trials do not repeat the first ones.
 - Trial number = job number = job dir name, as with the stock sweeper.
 - Any failed trial makes the command exit non-zero with one line (after optimization_results.yaml is written).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import optuna
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_params_from_overrides
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from optuna.trial import Trial, TrialState
 
@@ -63,7 +65,17 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
         study = optuna.create_study(study_name=self.study_name or DEFAULT_STUDY_NAME, storage=storage,
                                     sampler=self.sampler, directions=self._get_directions(), load_if_exists=True)
         log.info(f"Study {study.study_name} in {storage}: {len(study.trials)} trials so far, {self.n_trials} in all")
+        if study.trials:
+            study.sampler = self.sampler_for_resume(len(study.trials))
         return study
+
+    def sampler_for_resume(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
+        """The sampler seeded with `seed + trials so far`: seeded as at the start, it would draw the first trials'
+        parameters again (the grid sampler needs no seed: it skips the grid points the study has)."""
+        settings = self.config.hydra.sweeper.sampler
+        if isinstance(self.sampler, optuna.samplers.GridSampler) or settings.get("seed") is None:
+            return self.sampler
+        return instantiate(settings, seed=settings.seed + trials_so_far)
 
     def run_batch(self, study: optuna.Study, trials: list[Trial], distributions: dict, fixed_params: dict) -> None:
         """Launch the trials as jobs numbered by their trial numbers; tell the study each one's value or failure."""
