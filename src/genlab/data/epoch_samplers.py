@@ -83,3 +83,9 @@ class ResumableTrainOrder:
             sampler.start_at(position["epoch"], position["batches"] * batch_size * position["world_size"])
             self._resume_position = None
         return sampler
+
+
+def loader_generator(seed: int) -> torch.Generator:
+    """A DataLoader's own generator: without one, every `iter()` draws a worker seed from torch's global RNG, which
+    an uninterrupted run does between an epoch-end checkpoint and the next batch and a run resumed from it does not."""
+    return torch.Generator().manual_seed(seed)

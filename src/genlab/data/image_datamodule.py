@@ -10,7 +10,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from genlab.checks import integer
-from genlab.data.epoch_samplers import ResumableTrainOrder, ShuffleSampler
+from genlab.data.epoch_samplers import ResumableTrainOrder, ShuffleSampler, loader_generator
 from genlab.errors import ConfigError, DataError
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -138,6 +138,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
             drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -11,7 +11,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from genlab.checks import fraction, integer
-from genlab.data.epoch_samplers import RandomWindowSampler, ResumableTrainOrder
+from genlab.data.epoch_samplers import RandomWindowSampler, ResumableTrainOrder, loader_generator
 from genlab.data.token_cache import cached_tokenizer, cached_tokens
 from genlab.data.tokenizers import TextTokenizer, check_kind
 from genlab.errors import ConfigError, DataError
@@ -165,6 +165,7 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
             drop_last=isinstance(sampler, RandomWindowSampler),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            generator=loader_generator(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -1,0 +1,401 @@
+"""Crash-safety fault injection: SIGKILL genlab-train runs at random moments, resume them, check nothing broke.
+
+Per model (a small DCGAN on digits, a tiny GPT on Tiny Shakespeare) it runs uninterrupted references: two with the
+same seed (the values a resume must reproduce) and one with the next seed (run-to-run noise). Each trial starts
+`python -m genlab.train` in its own process group, waits until the run's first `checkpoints/last.ckpt` exists, sleeps
+a seeded uniform time drawn over 90% of the rest of a reference's run time, then SIGKILLs the whole group (a run that
+ends first is retried with half the delay). Kills come only after the first checkpoint: before it there is nothing to
+resume and a rerun starts from scratch. It checks that
+  - every `*.ckpt` of the run loads with `read_checkpoint` (no torn file); atomic-write temp files
+    (`.<name>.<random>.tmp`) are counted, and must be gone after the resume;
+  - lost steps = steps in metrics.csv at the kill - step of last.ckpt, with 0 <= lost <= one checkpoint interval;
+  - `resume=<run_dir>` exits 0 at the reference's final step and last.ckpt step, run_info.json says `completed` with
+    the same run_id, metrics.csv holds every train step once, and the final metric is within run-to-run noise
+    (|resumed - reference| <= |reference - next-seed reference|). `exact` says whether every compared value equals
+    the same-seed reference's (genlab's exact resume); `--require-exact` makes that a check too.
+Targeted trials (`--targeted`) kill deterministically at the riskiest instants: inside `write_atomic` just before or
+just after the rename of the N-th last.ckpt (`before-rename:N`, `after-rename:N`), or in a validation that follows a
+checkpoint-interval step (`in-validation`).
+
+Usage: python scripts/fault_injection.py [--models dcgan gpt] [--trials 10] [--seed 0] [--output-dir DIR]
+       [--data-dir DIR] [--targeted] [--require-exact]        (exit status 1 if any trial fails)
+"""
+import argparse
+import csv
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genlab.checkpoints import read_checkpoint
+from genlab.errors import CheckpointError
+from genlab.runs.run_info import read_run_info
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_S = 600.0
+QUIET = ("trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "callbacks.model_summary=null")
+TARGETED = ("before-rename:2", "after-rename:1", "in-validation")
+ENDED_BEFORE_KILL = "run ended by itself before the kill"
+RETRIES = 3  # a run faster than the references may end before its kill: retried with half the delay
+
+
+@dataclass(frozen=True)
+class ModelSetup:
+    """One model's run: its overrides, checkpoint interval, step-count column and compared metric columns."""
+
+    name: str
+    overrides: tuple[str, ...]
+    checkpoint_every: int
+    train_column: str  # one row per trained step
+    final_metric: str  # its last value: resumed vs reference, against the noise
+    compared: tuple[str, ...]  # `exact`: every value of these columns equals the same-seed reference's
+
+    def arguments(self, *extra: str) -> list[str]:
+        return [*self.overrides, *QUIET, f"callbacks.model_checkpoint.every_n_train_steps={self.checkpoint_every}",
+                "callbacks.model_checkpoint.every_n_epochs=null", *extra]
+
+
+MODELS = {
+    # 4 epochs x 15 batches = 60 steps (one step = one batch = one G and one D update), last.ckpt every 6 steps.
+    "dcgan": ModelSetup(
+        "dcgan", ("experiment=dcgan_digits", "trainer.max_epochs=4", "trainer.limit_train_batches=15",
+                  "trainer.limit_val_batches=2", "metrics.num_samples=200", "test=false"),
+        checkpoint_every=6, train_column="train/g_loss", final_metric="val/fid",
+        compared=("train/g_loss", "train/d_loss", "val/d_loss", "val/fid", "val/kid_mean")),
+    # 2 layers x 64 wide, 300 steps, validation (10 batches) every 100 steps, last.ckpt every 25 steps.
+    "gpt": ModelSetup(
+        "gpt", ("experiment=gpt_shakespeare_cpu", "model.n_layer=2", "model.n_head=2", "model.n_embd=64",
+                "trainer.max_steps=300", "model.lr_decay_steps=300", "model.warmup_steps=20",
+                "data.train_batches_per_epoch=100", "trainer.limit_val_batches=10", "model.sample_tokens=40"),
+        checkpoint_every=25, train_column="train/loss", final_metric="val/loss", compared=("train/loss", "val/loss")),
+}
+
+# Runs a targeted trial in place of `-m genlab.train`: the process SIGKILLs itself at GENLAB_FAULT_MOMENT.
+TARGETED_DRIVER = """
+import os, sys
+moment, _, nth = os.environ["GENLAB_FAULT_MOMENT"].partition(":")
+die = lambda *args: os.kill(os.getpid(), 9)
+if moment == "in-validation":
+    from lightning.pytorch import Callback
+    import genlab.builders as builders
+    every, build_callbacks = int(os.environ["GENLAB_FAULT_EVERY"]), builders.build_callbacks
+    class KillInValidation(Callback):
+        def on_validation_batch_start(self, trainer, *args):
+            if not trainer.sanity_checking and trainer.global_step % every == 0:
+                die()
+    builders.build_callbacks = lambda cfg: [*build_callbacks(cfg), KillInValidation()]
+else:
+    import genlab.checkpoints as checkpoints
+    import genlab.runs.atomic as atomic
+    write_atomic, written = atomic.write_atomic, []
+    def write_then_die(path, data):
+        written.extend([path] if path.name == "last.ckpt" else [])
+        target = path.name == "last.ckpt" and len(written) == int(nth)
+        if target and moment == "before-rename":
+            atomic.os.replace = die
+        write_atomic(path, data)
+        if target:
+            die()
+    checkpoints.write_atomic = write_then_die
+sys.argv = ["genlab-train", *sys.argv[1:]]
+from genlab.train import main
+main()
+"""
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path | None
+    exit_code: int
+    seconds: float
+    first_checkpoint_s: float | None  # since the start, as polled
+    log_path: Path
+
+
+@dataclass
+class Reference:
+    """What an uninterrupted run ends with, and how long after its first checkpoint a kill may come."""
+
+    final_step: int
+    checkpoint_step: int
+    values: dict[str, list[float]]
+    final_metric: float
+    noise: float  # |final metric - the next seed's|; 0 without that run
+    kill_window_s: float
+
+
+@dataclass
+class Trial:
+    model: str
+    trial: str
+    delay_s: float = math.nan  # drawn: after the first last.ckpt was seen
+    kill_s: float = math.nan  # after the start
+    step_at_kill: int = -1
+    checkpoint_step: int = -1
+    lost_steps: int = -1
+    temp_files: int = 0
+    final_step: int = -1
+    final_metric: float = math.nan
+    reference_metric: float = math.nan
+    noise: float = math.nan
+    exact: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def subprocess_env(output_dir: Path, cache_dir: Path, data_dir: str | None) -> dict[str, str]:
+    env = {**os.environ, "GENLAB_OUTPUT_DIR": str(output_dir), "GENLAB_CACHE_DIR": str(cache_dir),
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    return {**env, "GENLAB_DATA_DIR": str(data_dir)} if data_dir else env
+
+
+def start_run(arguments: list[str], env: dict, log_path: Path, driver: str | None = None) -> subprocess.Popen:
+    """genlab-train in a new session (its own process group), output appended to `log_path`."""
+    command = [sys.executable, "-c", driver] if driver else [sys.executable, "-m", "genlab.train"]
+    with log_path.open("ab") as log:
+        return subprocess.Popen([*command, *arguments], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the run's whole process group and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def only_run_dir(output_dir: Path) -> Path | None:
+    found = sorted(output_dir.glob("*/runs/*/run_info.json"))
+    return found[-1].parent if found else None
+
+
+def watch_run(process: subprocess.Popen, output_dir: Path, started: float,
+              kill_delay: float | None = None) -> tuple[float | None, float | None]:
+    """Poll until the process ends; with `kill_delay`, SIGKILL it that long after its first last.ckpt appeared.
+    Returns when the first checkpoint was seen and when it was killed, in seconds since `started`."""
+    first_checkpoint = killed = None
+    while process.poll() is None:
+        now = time.monotonic() - started
+        if now > RUN_TIMEOUT_S:
+            kill_group(process)
+            raise TimeoutError(f"genlab-train ran past {RUN_TIMEOUT_S:.0f} s under {output_dir}")
+        if first_checkpoint is None and (run_dir := only_run_dir(output_dir)) is not None:
+            first_checkpoint = now if (run_dir / "checkpoints" / "last.ckpt").exists() else None
+        if kill_delay is not None and first_checkpoint is not None and now >= first_checkpoint + kill_delay:
+            killed = time.monotonic() - started
+            kill_group(process)
+            break
+        time.sleep(0.02)
+    return first_checkpoint, killed
+
+
+def run_to_end(arguments: list[str], env: dict, output_dir: Path, resume: Path | None = None) -> RunOutcome:
+    """One run (or a resume, `resume=<run_dir>`) to its end."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log_path = output_dir / ("resume.log" if resume else "train.log")
+    started = time.monotonic()
+    process = start_run([*arguments, *([f"resume={resume}"] if resume else [])], env, log_path)
+    first_checkpoint, _ = watch_run(process, output_dir, started)
+    return RunOutcome(resume or only_run_dir(output_dir), process.returncode, time.monotonic() - started,
+                      first_checkpoint, log_path)
+
+
+def metrics_rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.csv"
+    return list(csv.DictReader(path.open(newline=""))) if path.is_file() else []
+
+
+def logged_steps(run_dir: Path, column: str) -> list[int]:
+    return [int(row["step"]) for row in metrics_rows(run_dir) if row.get(column)]
+
+
+def metric_values(run_dir: Path, columns: tuple[str, ...]) -> dict[str, list[float]]:
+    rows = metrics_rows(run_dir)
+    return {column: [float(row[column]) for row in rows if row.get(column)] for column in columns}
+
+
+def checkpoint_step(path: Path) -> int:
+    return int(read_checkpoint(path)["global_step"])
+
+
+def inspect_checkpoints(run_dir: Path) -> tuple[int, list[str]]:
+    """Load every *.ckpt of the run and count atomic-write leftovers (the resumed run removes them); returns
+    (temp files, problems)."""
+    problems = []
+    for path in sorted(run_dir.rglob("*.ckpt")):
+        try:
+            read_checkpoint(path)
+        except CheckpointError as error:
+            problems.append(f"corrupt checkpoint: {error}")
+    return sum(1 for path in run_dir.rglob(".*.tmp") if path.is_file()), problems
+
+
+def reference_runs(setup: ModelSetup, env_for, workdir: Path, seed: int = 12345, log=print,
+                   count: int = 3) -> Reference:
+    """`count` uninterrupted runs: 1 gives the values to reproduce, 2 checks they repeat, 3 adds the next seed."""
+    outcomes = []
+    for index, run_seed in list(enumerate([seed, seed, seed + 1]))[:count]:
+        out = workdir / f"reference_{index}_seed{run_seed}"
+        outcome = run_to_end(setup.arguments(f"seed={run_seed}"), env_for(out), out)
+        if outcome.exit_code != 0 or outcome.run_dir is None or outcome.first_checkpoint_s is None:
+            raise RuntimeError(f"{setup.name} reference run failed or had no last.ckpt while running (exit "
+                               f"{outcome.exit_code}); see {outcome.log_path}")
+        log(f"{setup.name} reference seed={run_seed}: {outcome.seconds:.1f} s, first last.ckpt seen at "
+            f"{outcome.first_checkpoint_s:.1f} s")
+        outcomes.append(outcome)
+    first = outcomes[0].run_dir
+    values = metric_values(first, setup.compared)
+    if count >= 2 and metric_values(outcomes[1].run_dir, setup.compared) != values:
+        log(f"{setup.name}: two same-seed runs differ, so `exact` cannot hold on this machine")
+    final_metric = values[setup.final_metric][-1]
+    noise = abs(metric_values(outcomes[2].run_dir, setup.compared)[setup.final_metric][-1] - final_metric) \
+        if count >= 3 else 0.0
+    window = min(outcome.seconds - outcome.first_checkpoint_s for outcome in outcomes)
+    return Reference(len(logged_steps(first, setup.train_column)), checkpoint_step(first / "checkpoints" / "last.ckpt"),
+                     values, final_metric, noise, window)
+
+
+def is_exact(values: dict[str, list[float]], reference: Reference) -> bool:
+    return all(len(values[column]) == len(expected) and all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+                                                            for a, b in zip(values[column], expected))
+               for column, expected in reference.values.items())
+
+
+def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, workdir: Path,
+              kill_delay: float | None = None, targeted: str | None = None, require_exact: bool = False) -> Trial:
+    """Start a run; SIGKILL it `kill_delay` s after its first checkpoint (or at the `targeted` moment); check; resume."""
+    trial = Trial(setup.name, name, delay_s=math.nan if kill_delay is None else kill_delay,
+                  reference_metric=reference.final_metric, noise=reference.noise)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if targeted:
+        env = {**env, "GENLAB_FAULT_MOMENT": targeted, "GENLAB_FAULT_EVERY": str(setup.checkpoint_every)}
+    started = time.monotonic()
+    process = start_run(setup.arguments(), env, workdir / "train.log", TARGETED_DRIVER if targeted else None)
+    _, killed = watch_run(process, workdir, started, kill_delay)
+    trial.kill_s = time.monotonic() - started if killed is None else killed
+    run_dir = only_run_dir(workdir)
+    if process.returncode != -signal.SIGKILL or run_dir is None:
+        trial.problems.append(f"{ENDED_BEFORE_KILL} (exit {process.returncode}); see {workdir}")
+        return trial
+    run_id = read_run_info(run_dir).get("run_id")
+    steps = logged_steps(run_dir, setup.train_column)
+    trial.step_at_kill = steps[-1] + 1 if steps else 0
+    trial.temp_files, problems = inspect_checkpoints(run_dir)
+    trial.problems += problems
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        trial.problems.append("killed after the first checkpoint, yet no last.ckpt")
+        return trial
+    trial.checkpoint_step = checkpoint_step(last)
+    trial.lost_steps = trial.step_at_kill - trial.checkpoint_step
+    if not 0 <= trial.lost_steps <= setup.checkpoint_every:
+        trial.problems.append(f"lost {trial.lost_steps} steps (metrics.csv at {trial.step_at_kill}, last.ckpt at "
+                              f"{trial.checkpoint_step}); expected 0..{setup.checkpoint_every}")
+
+    resumed = run_to_end(setup.arguments(), env, workdir, resume=run_dir)
+    if resumed.exit_code != 0:
+        trial.problems.append(f"resume exited {resumed.exit_code}; see {resumed.log_path}")
+        return trial
+    steps, values, info = logged_steps(run_dir, setup.train_column), metric_values(run_dir, setup.compared), \
+        read_run_info(run_dir)
+    trial.final_step = len(steps)
+    trial.final_metric = values[setup.final_metric][-1] if values[setup.final_metric] else math.nan
+    trial.exact = is_exact(values, reference)
+    leftover, problems = inspect_checkpoints(run_dir)
+    trial.problems += problems + ([f"{leftover} temp files after the resume"] if leftover else [])
+    if steps != list(range(reference.final_step)):
+        missing = sorted(set(range(reference.final_step)) - set(steps))
+        trial.problems.append(f"metrics.csv train steps are not 0..{reference.final_step - 1} once each "
+                              f"(missing {missing[:5]}, {len(steps) - len(set(steps))} repeated)")
+    if (step := checkpoint_step(last)) != reference.checkpoint_step:
+        trial.problems.append(f"last.ckpt at step {step}, the reference's at {reference.checkpoint_step}")
+    if info.get("status") != "completed" or info.get("run_id") != run_id:
+        trial.problems.append(f"run_info.json: status {info.get('status')}, run_id {info.get('run_id')} (was {run_id})")
+    if not trial.exact and not abs(trial.final_metric - reference.final_metric) <= reference.noise:
+        trial.problems.append(f"{setup.final_metric} off the reference by more than the run-to-run noise")
+    if require_exact and not trial.exact:
+        trial.problems.append("values differ from the same-seed reference's")
+    return trial
+
+
+def run_fault_injection(models: list[str], trials: int, seed: int, output_dir: Path, data_dir: str | None = None,
+                        targeted: tuple[str, ...] = (), require_exact: bool = False,
+                        setups: dict[str, ModelSetup] | None = None, log=print) -> list[Trial]:
+    """Reference runs, then `trials` kills at random moments and the `targeted` ones, for each model."""
+    cache_dir = Path(os.environ.get("GENLAB_CACHE_DIR") or output_dir / "cache")
+    results = []
+    for model in models:
+        setup, rng, workdir = (setups or MODELS)[model], random.Random(f"{seed}-{model}"), output_dir / model
+        reference = reference_runs(setup, lambda out: subprocess_env(out, cache_dir, data_dir), workdir, log=log)
+        window = 0.9 * reference.kill_window_s
+        log(f"{model}: final step {reference.final_step}, {setup.final_metric} {reference.final_metric:.6g}, "
+            f"next seed's differs by {reference.noise:.3g}; kills 0..{window:.1f} s after the first last.ckpt")
+        plan = [(f"{index:02d}", rng.uniform(0.0, window), None) for index in range(trials)]
+        for name, delay, moment in [*plan, *((moment, None, moment) for moment in targeted)]:
+            for attempt in range(RETRIES + 1):
+                label = name if attempt == 0 else f"{name} (retry {attempt})"
+                out = workdir / f"trial_{label.replace(':', '_').replace(' ', '_').strip('()')}"
+                trial = run_trial(setup, reference, label, subprocess_env(out, cache_dir, data_dir), out, delay,
+                                  moment, require_exact)
+                log(format_row(trial))
+                if delay is None or not any(ENDED_BEFORE_KILL in problem for problem in trial.problems):
+                    break
+                delay /= 2
+            results.append(trial)
+    return results
+
+
+COLUMNS = ("model", "trial", "delay s", "kill s", "step@kill", "ckpt step", "lost", "tmp", "final step",
+           "final metric", "ref metric", "|diff|", "noise", "exact", "ok")
+
+
+def format_row(trial: Trial) -> str:
+    cells = (trial.model, trial.trial, f"{trial.delay_s:.2f}", f"{trial.kill_s:.2f}", trial.step_at_kill,
+             trial.checkpoint_step, trial.lost_steps, trial.temp_files, trial.final_step, f"{trial.final_metric:.6g}",
+             f"{trial.reference_metric:.6g}", f"{abs(trial.final_metric - trial.reference_metric):.3g}",
+             f"{trial.noise:.3g}", "yes" if trial.exact else "no",
+             "ok" if trial.ok else "FAIL: " + "; ".join(trial.problems))
+    return " | ".join(str(cell) for cell in cells)
+
+
+def format_table(trials: list[Trial]) -> str:
+    lines = [" | ".join(COLUMNS), " | ".join("---" for _ in COLUMNS), *(format_row(trial) for trial in trials)]
+    lost = [trial.lost_steps for trial in trials if trial.lost_steps >= 0]
+    lines.append(f"{sum(trial.ok for trial in trials)}/{len(trials)} trials ok, {sum(trial.exact for trial in trials)} "
+                 f"exact; lost steps max {max(lost, default=0)}; temp files left by kills "
+                 f"{sum(trial.temp_files for trial in trials)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the kill times (the runs use genlab's seed)")
+    parser.add_argument("--output-dir", type=Path, default=None, help="default: a new temp dir (kept)")
+    parser.add_argument("--data-dir", default=os.environ.get("GENLAB_DATA_DIR"), help="default: $GENLAB_DATA_DIR")
+    parser.add_argument("--targeted", action="store_true", help=f"add the trials {', '.join(TARGETED)}")
+    parser.add_argument("--require-exact", action="store_true", help="fail trials whose values are not exact")
+    args = parser.parse_args(argv)
+    output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="genlab-fault-"))
+    started = time.monotonic()
+    trials = run_fault_injection(args.models, args.trials, args.seed, output_dir, args.data_dir,
+                                 TARGETED if args.targeted else (), args.require_exact,
+                                 log=lambda line: print(line, flush=True))
+    print(f"\n{format_table(trials)}\nwall time {time.monotonic() - started:.0f} s; runs under {output_dir}")
+    return 0 if all(trial.ok for trial in trials) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
