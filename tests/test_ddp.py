@@ -23,8 +23,11 @@ def test_fid_kid_is_from_two_ranks_equal_one_process_on_the_same_checkpoint(outp
     assert result.returncode == 0, result.stderr[-3000:]
     (report,) = run_dir.glob("evals/*/eval_metrics.json")
     one_process = json.loads(report.read_text())["metrics"]
-    for key in ("test/fid", "test/kid_mean", "test/is_mean", "test/class_min_frac", "test/class_max_frac"):
+    for key in ("test/fid", "test/is_mean", "test/class_min_frac", "test/class_max_frac"):
         assert one_process[key] == pytest.approx(two_ranks[key], rel=1e-3, abs=1e-4), key
+    # KID averages random subsets (seeded); gathered from 2 ranks the features come in another order, so the subsets
+    # hold other images: the same estimator, not the same draws.
+    assert one_process["test/kid_mean"] == pytest.approx(two_ranks["test/kid_mean"], rel=1e-2)
 
 
 def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once(output_dir, tmp_path):

@@ -15,7 +15,7 @@ class DivergenceGuard(Callback):
     It runs before checkpointing (Lightning calls ModelCheckpoint callbacks last), so a step that diverges is never
     saved. A module may map its loss names to the network they train (`loss_networks`, e.g. a GAN's
     {"d_loss": "discriminator"}), and the message names that network too. The parameter check catches a finite loss
-    whose backward overflowed: one max-|value| reduction per step, and a search for the culprit only on failure.
+    whose backward overflowed: one norm over the parameters per step, and a search for the culprit only on failure.
     """
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
@@ -38,9 +38,12 @@ def non_finite_scalar(value) -> bool:
 
 
 def parameters_finite(pl_module: LightningModule) -> bool:
-    """One reduction: the max |value| over all parameters (it cannot overflow; empty shards have no max)."""
+    """The 2-norm over all parameters (nan and inf carry through it; ~10x cheaper on CPU than the max |value|),
+    and only when that overflows, the max |value| itself (empty shards have no max)."""
     parameters = [p.detach() for p in pl_module.parameters() if p.is_floating_point() and p.numel()]
-    return not parameters or bool(torch.isfinite(get_total_norm(parameters, norm_type="inf")))
+    if not parameters or torch.isfinite(get_total_norm(parameters, norm_type=2.0)):
+        return True
+    return bool(torch.isfinite(get_total_norm(parameters, norm_type="inf")))
 
 
 def first_non_finite_parameter(pl_module: LightningModule) -> tuple[str, float]:

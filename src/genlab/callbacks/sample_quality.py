@@ -49,8 +49,8 @@ class SampleQuality(Callback):
         else:
             network, self.extractor_id = build_feature_net(self.feature_net, trainer.datamodule, self.cache_dir,
                                                            self.classifier_ckpt)
-            features, logits = FeatureExtractor(network, "features"), FeatureExtractor(network, "logits")
-            self.metrics = {split: ImageQuality(features, logits, self.kid_subset_size) for split in ("val", "test")}
+            features = FeatureExtractor(network)
+            self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size) for split in ("val", "test")}
         for metric in self.metrics.values():
             metric.to(pl_module.device)
         for logger in trainer.loggers:

@@ -138,7 +138,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
             drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            generator=loader_generator(self.seed),
+            generator=loader_generator(self.seed) if split == "train" else None,
         )
 
     def train_dataloader(self) -> DataLoader:

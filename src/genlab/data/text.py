@@ -165,7 +165,7 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
             drop_last=isinstance(sampler, RandomWindowSampler),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            generator=loader_generator(self.seed),
+            generator=loader_generator(self.seed) if split == "train" else None,
         )
 
     def train_dataloader(self) -> DataLoader:

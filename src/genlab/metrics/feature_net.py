@@ -22,20 +22,23 @@ RECIPE = {"net": "lenet", "width": 32, "feature_dim": 128, "epochs": 8, "batch_s
 
 
 class FeatureExtractor(nn.Module):
-    """A frozen classifier seen as torchmetrics wants it: `forward` → features (B, F), `num_features`."""
+    """A frozen classifier as the metrics use it: `forward` → features (B, F), `num_features`, and `head`
+    (features → class logits; the classifier's own head, its dropout being off in eval)."""
 
-    def __init__(self, network: nn.Module, output: str = "features"):
+    def __init__(self, network: nn.Module):
         super().__init__()
         self.network = network.eval().requires_grad_(False)
-        self.output = output
         self.num_features = network.num_features
+
+    @property
+    def head(self) -> nn.Module:
+        return self.network.head
 
     def train(self, mode: bool = True) -> "FeatureExtractor":
         return super().train(False)  # always frozen, whatever Lightning asks
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.float()
-        return self.network.features(images) if self.output == "features" else self.network(images)
+        return self.network.features(images.float())
 
 
 def cache_key(description: dict) -> str:

@@ -7,21 +7,36 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 
+class PassThrough(nn.Module):
+    """What torchmetrics is given when genlab computes the features itself: features in, features out."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
 class ImageQuality(nn.Module):
     """Real features are added once (`has_real`); `compute` reports and then forgets the fake ones.
 
-    With a classifier (`logits`), also the share of generated images predicted as each class: `class_min_frac`
-    and `class_max_frac` expose mode collapse (a balanced 10-class generator gives about 0.1 for both).
+    `features` is a feature net (images → (B, F), with `num_features`), run once per batch for FID, KID and, through
+    `head` (features → class logits), IS and the class shares; or an int, torchmetrics' own Inception layer.
+    With a head, `class_min_frac` and `class_max_frac` (the share of generated images predicted as each class)
+    expose mode collapse (a balanced 10-class generator gives about 0.1 for both).
     """
 
-    def __init__(self, features: nn.Module | int, logits: nn.Module | None, kid_subset_size: int = 500,
+    def __init__(self, features: nn.Module | int, head: nn.Module | None, kid_subset_size: int = 500,
                  normalize: bool = False):
         super().__init__()
-        self.fid = FrechetInceptionDistance(feature=features, reset_real_features=False, normalize=normalize)
-        self.kid = KernelInceptionDistance(feature=features, subset_size=kid_subset_size, reset_real_features=False,
-                                           normalize=normalize)
-        self.inception_score = InceptionScore(feature=logits, normalize=normalize) if logits is not None else None
-        self.logits = logits
+        self.extractor = features if isinstance(features, nn.Module) else None
+        metric_features = PassThrough(features.num_features) if self.extractor is not None else features
+        self.fid = FrechetInceptionDistance(feature=metric_features, reset_real_features=False, normalize=normalize)
+        self.kid = KernelInceptionDistance(feature=metric_features, subset_size=kid_subset_size,
+                                           reset_real_features=False, normalize=normalize)
+        self.head = head
+        self.inception_score = InceptionScore(feature=PassThrough(0)) if head is not None else None
         self.num_classes = 0
         self.predicted_classes = CatMetric()
         self.kid_subset_size = kid_subset_size
@@ -29,11 +44,12 @@ class ImageQuality(nn.Module):
         self.counts = {"real": 0, "fake": 0}
 
     def update(self, images: torch.Tensor, real: bool) -> None:
-        self.fid.update(images, real=real)
-        self.kid.update(images, real=real)
-        if not real and self.logits is not None:
-            self.inception_score.update(images)
-            class_logits = self.logits(images)  # (B, K)
+        features = self.extractor(images) if self.extractor is not None else images
+        self.fid.update(features, real=real)
+        self.kid.update(features, real=real)
+        if not real and self.head is not None:
+            class_logits = self.head(features)  # (B, K)
+            self.inception_score.update(class_logits)
             self.num_classes = class_logits.shape[1]
             self.predicted_classes.update(class_logits.argmax(dim=1).float())
         self.counts["real" if real else "fake"] += images.shape[0]
@@ -41,7 +57,9 @@ class ImageQuality(nn.Module):
     def compute(self) -> dict[str, float]:
         """Every rank must call this (torchmetrics syncs states across processes)."""
         self.kid.subset_size = max(2, min(self.kid_subset_size, *self.counts.values()))
-        kid_mean, kid_std = self.kid.compute()
+        with torch.random.fork_rng(devices=[]):  # KID's random subsets: the same on every run and rank count,
+            torch.manual_seed(0)                   # and the training's RNG stream is left as it was
+            kid_mean, kid_std = self.kid.compute()
         values = {"fid": float(self.fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std)}
         if self.inception_score is not None:
             is_mean, is_std = self.inception_score.compute()

@@ -10,6 +10,7 @@ from torch.optim.swa_utils import AveragedModel
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
+from genlab.models.step_logging import logs_this_step
 from genlab.networks.conditioning import apply_spectral_norm, sampling_labels
 
 
@@ -137,7 +138,9 @@ class GANModule(LightningModule):
         if (self.trainer.fit_loop.epoch_loop.total_batch_idx + 1) % self.n_critic == 0:  # counts across epochs
             stats |= self.generator_step(fake, labels, generator_opt)
         stats = {name: value.detach() for name, value in stats.items()}
-        self.log_dict({f"train/{name}": value for name, value in stats.items()}, prog_bar=True, batch_size=real.shape[0])
+        if logs_this_step(self):
+            self.log_dict({f"train/{name}": value for name, value in stats.items()}, prog_bar=True,
+                          batch_size=real.shape[0])
         return stats
 
     def evaluation_losses(self, batch, batch_idx: int, prefix: str) -> None:

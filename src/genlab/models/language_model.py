@@ -16,6 +16,7 @@ from torchmetrics import SumMetric
 from genlab.checks import number
 from genlab.errors import ConfigError
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
+from genlab.models.step_logging import logs_this_step
 from genlab.networks.generation import generate
 
 NO_DECAY_MODULES = (nn.Embedding, nn.LayerNorm)
@@ -110,7 +111,11 @@ class LanguageModel(LightningModule):
     def flops_per_batch(self) -> int | None:
         """Training FLOPs of one batch (fwd + bwd), for Lightning's ThroughputMonitor and MFU."""
         batch = getattr(self.trainer.datamodule, "batch_size", 0) * getattr(self.trainer.datamodule, "block_size", 0)
-        return int(self.network.flops_per_token() * batch) if self.network is not None and batch else None
+        if self.network is None or not batch:
+            return None
+        if getattr(self, "_flops_per_token", None) is None:  # asked every batch; counting parameters costs ~0.3 ms
+            self._flops_per_token = self.network.flops_per_token()
+        return int(self._flops_per_token * batch)
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(parameter_groups(self.network, self.weight_decay), lr=self.lr, betas=self.betas)
@@ -120,7 +125,8 @@ class LanguageModel(LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         inputs, targets = batch  # (B, T) each
         loss = F.cross_entropy(self(inputs).flatten(0, 1), targets.flatten())
-        self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
+        if logs_this_step(self):
+            self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
         return loss
 
     # ---- evaluation ----------------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 Prints ms per step for gpt_shakespeare_cpu and the lstm/gru/rnn_shakespeare networks, their ratio to the GPT,
 and how many steps each gets in the GPT's 2000-step budget (the equal-wall-clock comparison of the README).
 
-Usage: python scripts/bench_lm_step_time.py [--steps 30] [--rounds 3]
+Usage: python scripts/bench/bench_lm_step_time.py [--steps 30] [--rounds 3]
 """
 import argparse
-import statistics
+import sys
 import time
 
+import common
 import torch
 import torch.nn.functional as F
 
@@ -39,7 +40,7 @@ def step_seconds(network: torch.nn.Module, steps: int) -> float:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - start)
-    return statistics.median(times[3:])
+    return common.median(times[3:])
 
 
 def main() -> None:
@@ -47,18 +48,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    common.print_environment()
     torch.manual_seed(0)
     networks = {name: build() for name, build in NETWORKS.items()}
-    samples = {name: [] for name in networks}
-    for _ in range(args.rounds):  # interleaved, so load on the machine hits every model alike
-        for name, network in networks.items():
-            samples[name].append(step_seconds(network, args.steps))
-    gpt = statistics.median(samples["gpt_shakespeare_cpu"])
-    print(f"{'experiment':<22} {'ms/step':>8} {'÷ gpt':>7} {'steps in 2000 gpt steps':>24}")
-    for name, values in samples.items():
-        seconds = statistics.median(values)
-        print(f"{name:<22} {1000 * seconds:8.1f} {seconds / gpt:7.2f} {round(2000 * gpt / seconds):24d}")
+    samples = common.interleaved_rounds(
+        {name: lambda network=network: step_seconds(network, args.steps) for name, network in networks.items()},
+        args.rounds)
+    seconds = {name: common.median(values) for name, values in samples.items()}
+    gpt = seconds["gpt_shakespeare_cpu"]
+    common.print_table(
+        ["experiment", "ms/step", "÷ gpt", "steps in 2000 gpt steps"],
+        [[name, f"{1000 * value:.1f}", f"{value / gpt:.2f}", round(2000 * gpt / value)] for name, value in seconds.items()],
+    )
+    print("ratio ms/step ÷ gpt: " + ", ".join(f"{name} {value / gpt:.2f}" for name, value in seconds.items()
+                                              if name != "gpt_shakespeare_cpu"))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
