@@ -3,8 +3,9 @@
 import os
 import socket
 from datetime import datetime, timezone
+from pathlib import Path
 
-from genlab.runs.run_info import HEARTBEAT_SECONDS
+from genlab.runs.run_info import HEARTBEAT_SECONDS, RUN_INFO_FILE, read_run_info
 
 STALE_HEARTBEAT_SECONDS = 3 * HEARTBEAT_SECONDS
 
@@ -56,3 +57,13 @@ def wall_time_s(info: dict, status: str, now: datetime) -> float | None:
     start = parse_time(info.get("start_time"))
     end = now if status == "running" else parse_time(info.get("end_time") or info.get("heartbeat"))
     return None if start is None or end is None else (end - start).total_seconds()
+
+
+def sweep_job_runs(sweep_dir: Path) -> list[tuple[int, Path, dict, str, str | None]]:
+    """(job number, job dir, run_info, status, detail) of each job of a sweep that has a run, by job number."""
+    job_dirs = [info.parent for info in Path(sweep_dir).glob(f"*/{RUN_INFO_FILE}") if info.parent.name.isdigit()]
+    runs = []
+    for job_dir in sorted(job_dirs, key=lambda path: int(path.name)):
+        info = read_run_info(job_dir)
+        runs.append((int(job_dir.name), job_dir, info, *run_status(info)))
+    return runs

@@ -16,8 +16,8 @@ from omegaconf import DictConfig
 from genlab.cli.errors import one_line
 from genlab.runs.atomic import write_atomic, write_json_atomic
 from genlab.runs.rank import global_rank
-from genlab.runs.liveness import parse_time, run_status, utc_now
-from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
+from genlab.runs.liveness import parse_time, sweep_job_runs, utc_now
+from genlab.runs.run_info import read_run_info
 from genlab.runs.secrets import redact
 
 SUMMARY_COLUMNS = (
@@ -114,16 +114,9 @@ def job_row(config: DictConfig, job_return: JobReturn, wall_time_s: float | None
 
 def unrecorded_job_rows(sweep_dir: Path, recorded: set[int]) -> list[dict[str, Any]]:
     """Rows for job dirs that have a run but no summary row: jobs killed (-9, lost node) before they could write one."""
-    rows = []
-    for info_file in Path(sweep_dir).glob(f"*/{RUN_INFO_FILE}"):
-        if not info_file.parent.name.isdigit() or int(info_file.parent.name) in recorded:
-            continue
-        info = read_run_info(info_file.parent)
-        status, error = run_status(info)
-        rows.append({"job_num": int(info_file.parent.name), "run_id": info.get("run_id"),
-                     "overrides": " ".join(info.get("overrides", [])), "status": status, "error": error,
-                     "run_dir": str(info_file.parent)})
-    return rows
+    return [{"job_num": job_num, "run_id": info.get("run_id"), "overrides": " ".join(info.get("overrides", [])),
+             "status": status, "error": detail, "run_dir": str(job_dir)}
+            for job_num, job_dir, info, status, detail in sweep_job_runs(sweep_dir) if job_num not in recorded]
 
 
 def record_unrecorded_jobs(sweep_dir: Path) -> None:

@@ -5,20 +5,18 @@ get the same job numbers and dirs. Inside each job: a job whose run completed is
 job that ran (killed, failed, interrupted) continues its run from its last checkpoint, a job that never started
 starts. The Optuna sweeper (hydra_plugins.genlab_sweeper) retries the trials its study left running.
 """
-import re
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from genlab.errors import ConfigError
 from genlab.loggers.run_naming import override_key
-from genlab.runs.liveness import run_status
+from genlab.runs.liveness import sweep_job_runs
 from genlab.runs.rank import global_rank
-from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
+from genlab.runs.run_info import read_run_info
 
 MULTIRUN_FILE = "multirun.yaml"
 MULTIRUN_FLAGS = ("-m", "--multirun")
-RESUME_ARGUMENT = re.compile(r"\+{0,2}resume=(['\"]?)(.+)\1")
 
 
 def is_sweep_dir(path: str | Path | None) -> bool:
@@ -28,14 +26,14 @@ def is_sweep_dir(path: str | Path | None) -> bool:
 
 def resumed_sweep_dir(argv: list[str]) -> Path | None:
     """The multirun dir named by `resume=` on a multirun command line, else None."""
-    for argument in argv:
-        match = RESUME_ARGUMENT.fullmatch(argument)
-        if match and is_sweep_dir(match.group(2)):
-            if not any(flag in argv for flag in MULTIRUN_FLAGS) and global_rank() == 0:  # ranks > 0 run one job
-                raise ConfigError(
-                    f"resume={match.group(2)} is a multirun dir: resume the sweep with genlab-train -m {argument}")
-            return Path(match.group(2))
-    return None
+    from genlab.cli.errors import resumed_dir
+
+    resumed = resumed_dir(argv)
+    if not is_sweep_dir(resumed):
+        return None
+    if not any(flag in argv for flag in MULTIRUN_FLAGS) and global_rank() == 0:  # ranks > 0 run one job
+        raise ConfigError(f"resume={resumed} is a multirun dir: resume the sweep with genlab-train -m resume={resumed}")
+    return resumed
 
 
 def stored_arguments(sweep_dir: Path) -> list[str]:
@@ -46,12 +44,8 @@ def stored_arguments(sweep_dir: Path) -> list[str]:
 
 def live_jobs(sweep_dir: Path) -> list[str]:
     """'job <n> (pid <pid> on <host>)' for each job of the sweep whose run is still alive."""
-    alive = []
-    for info_file in sorted(sweep_dir.glob(f"*/{RUN_INFO_FILE}")):
-        info = read_run_info(info_file.parent)
-        if run_status(info)[0] == "running":
-            alive.append(f"job {info_file.parent.name} (pid {info.get('pid')} on {info.get('host')})")
-    return alive
+    return [f"job {job_num} (pid {info.get('pid')} on {info.get('host')})"
+            for job_num, _, info, status, _ in sweep_job_runs(sweep_dir) if status == "running"]
 
 
 def with_sweep_arguments(argv: list[str]) -> list[str]:
