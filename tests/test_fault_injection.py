@@ -1,7 +1,6 @@
 """Crash safety under kill -9: a run SIGKILLed at any moment after its first checkpoint resumes to the uninterrupted
 run's final step, loses at most one checkpoint interval, never leaves a corrupt checkpoint, and ends with metrics
 within run-to-run noise (scripts/fault_injection.py does the killing and the checks)."""
-import importlib.util
 import sys
 from dataclasses import replace
 
@@ -9,16 +8,9 @@ import pytest
 
 from conftest import REPO, SHARED_DATA
 
+sys.path.insert(0, str(REPO / "scripts"))  # the script and its fault_processes module, as `python scripts/...` sees them
+import fault_injection  # noqa: E402
 
-def load_fault_injection():
-    spec = importlib.util.spec_from_file_location("fault_injection", REPO / "scripts" / "fault_injection.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-fault_injection = load_fault_injection()
 # 2 epochs x 12 batches = 24 steps, last.ckpt every 4, no FID: a reference, a killed run and its resume in ~25 s.
 TINY_DCGAN = replace(
     fault_injection.MODELS["dcgan"], checkpoint_every=4, final_metric="val/d_loss",
