@@ -108,8 +108,8 @@ def test_nan_loss_in_each_family_stops_the_run_naming_loss_and_step_and_keeps_la
                         NAN_STEP - CHECKPOINT_EVERY)
 
 
-def test_finite_loss_with_nan_gradients_stops_the_run_naming_the_parameter(run_cli, output_dir, monkeypatch):
-    """Backward overflows while the loss stays finite: the guard sees the NaN weights before they are saved."""
+def nan_gradients_at_nan_step(monkeypatch) -> None:
+    """Backward overflows at update NAN_STEP while the loss stays finite: every weight is NaN after it."""
     original = VAEModule.training_step
 
     def nan_gradients(self, batch, batch_idx):
@@ -120,7 +120,16 @@ def test_finite_loss_with_nan_gradients_stops_the_run_naming_the_parameter(run_c
         return loss
 
     monkeypatch.setattr(VAEModule, "training_step", nan_gradients)
-    result = run_cli("train", "model=vae", *FAST, *CHECKPOINTS)
+
+
+# logging every step: found right after the update; logging every 50 steps: found as the step-6 checkpoint is built
+# (before it is written); weights-only checkpoints skip that hook, so the guard then checks every step
+@pytest.mark.parametrize("extra", [[], ["trainer.log_every_n_steps=50"],
+                                   ["trainer.log_every_n_steps=50", "+callbacks.model_checkpoint.save_weights_only=true"]],
+                         ids=["every_step_logged", "sparse_logging", "weights_only_checkpoints"])
+def test_finite_loss_with_nan_gradients_stops_the_run_naming_the_parameter(run_cli, output_dir, monkeypatch, extra):
+    nan_gradients_at_nan_step(monkeypatch)
+    result = run_cli("train", "model=vae", *FAST, *CHECKPOINTS, *extra)
     first_parameter = "encoder.hidden.0.weight"  # every gradient is NaN: the message names the first parameter
     assert_stopped_with(result, output_dir, "vae_digits", f"parameter {first_parameter} = nan after step {NAN_STEP}",
                         NAN_STEP - CHECKPOINT_EVERY)

@@ -141,6 +141,28 @@ def test_weight_decay_applies_to_matrices_only_and_tied_weights_count_once():
     assert len(everything) == len({id(p) for p in everything}) == len(list(network.parameters()))
 
 
+@pytest.mark.parametrize("precision, fused", [("32-true", True), ("bf16-true", True), ("bf16-mixed", None),
+                                              ("16-mixed", None)])
+def test_adamw_uses_the_fused_kernel_on_cpu_except_under_mixed_precision_and_updates_like_the_loop(precision, fused):
+    from genlab.models.language_model import adamw, parameter_groups
+    from genlab.networks.gpt import GPT
+
+    torch.manual_seed(0)
+    networks = [GPT(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8) for _ in range(2)]
+    networks[1].load_state_dict(networks[0].state_dict())
+    optimizers = [adamw(networks[0], 1e-2, (0.9, 0.99), 0.1, precision),  # the for-loop AdamW as reference
+                  torch.optim.AdamW(parameter_groups(networks[1], 0.1), lr=1e-2, betas=(0.9, 0.99), foreach=False)]
+    assert optimizers[0].defaults["fused"] is fused
+    tokens = torch.randint(11, (4, 9))
+    for network, optimizer in zip(networks, optimizers):
+        for _ in range(3):
+            torch.nn.functional.cross_entropy(network(tokens[:, :-1]).flatten(0, 1), tokens[:, 1:].flatten()).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for (name, updated), reference in zip(networks[0].named_parameters(), networks[1].parameters()):
+        assert torch.allclose(updated, reference, atol=1e-5), name  # updates of 1e-2: equal up to rounding
+
+
 def test_compile_networks_compiles_each_network_in_place_and_skips_metrics_and_ema():
     from genlab.callbacks.compile_networks import CompileNetworks, networks_of
     from genlab.models.dcgan import DCGAN

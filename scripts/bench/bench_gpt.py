@@ -3,8 +3,9 @@
 The genlab side is the real `genlab-train experiment=gpt_shakespeare_cpu` (Hydra config, builders, callbacks,
 loggers, Trainer) run in this process; a callback (common.InterleavedSegments) pauses it every --steps batches to
 run as many steps of a nanoGPT-style loop over a copy of the same initial GPT, on the same token memmap and the same
-random windows (genlab's RandomWindowSampler order), with the same AdamW groups, LR schedule and clipping. Both sides
-therefore see identical batches and should end at the same loss. Validation and other epoch-end work are paused out.
+random windows (genlab's RandomWindowSampler order), with the same AdamW (groups, fused kernel), LR schedule and
+clipping. Both sides therefore see identical batches and should end at the same loss, and the ratio is the framework's
+overhead alone. Validation and other epoch-end work are paused out.
 
 Usage: python scripts/bench/bench_gpt.py [--steps 50] [--rounds 10] [--warmup 10] [--output-dir DIR] [OVERRIDE ...]
        (GENLAB_DATA_DIR must hold tinyshakespeare/input.txt, or pass paths.data_dir=...)
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.epoch_samplers import RandomWindowSampler
-from genlab.models.language_model import parameter_groups
+from genlab.models.language_model import adamw
 from genlab.models.lr_schedules import warmup_cosine
 
 TARGET = 0.97
@@ -36,8 +37,7 @@ class RawGPTLoop:
         self.batches = common.sampler_batches(sampler, datamodule.batch_size)
         self.items_per_step = datamodule.batch_size * windows.block_size
         self.network = copy.deepcopy(pl_module.network).train()
-        self.optimizer = torch.optim.AdamW(parameter_groups(self.network, pl_module.weight_decay), lr=pl_module.lr,
-                                           betas=pl_module.betas)
+        self.optimizer = adamw(self.network, pl_module.lr, pl_module.betas, pl_module.weight_decay)  # genlab's (fused)
         decay_steps = pl_module.lr_decay_steps or int(trainer.estimated_stepping_batches)
         factor = warmup_cosine(pl_module.warmup_steps, decay_steps, pl_module.min_lr / pl_module.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)

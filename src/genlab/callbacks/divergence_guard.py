@@ -7,16 +7,25 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch.nn.utils import get_total_norm
 
 from genlab.errors import DivergenceError
+from genlab.models.step_logging import logs_this_step
 
 
 class DivergenceGuard(Callback):
-    """Checks every loss a training step returns (a tensor, or a dict of named tensors), then the parameters.
+    """Checks every loss a training step returns (a tensor, or a dict of named tensors), and the parameters.
 
-    It runs before checkpointing (Lightning calls ModelCheckpoint callbacks last), so a step that diverges is never
-    saved. A module may map its loss names to the network they train (`loss_networks`, e.g. a GAN's
-    {"d_loss": "discriminator"}), and the message names that network too. The parameter check catches a finite loss
-    whose backward overflowed: one norm over the parameters per step, and a search for the culprit only on failure.
+    The loss check runs every step, before checkpointing (Lightning calls ModelCheckpoint callbacks last), so a step
+    that diverges is never saved. A module may map its loss names to the network they train (`loss_networks`, e.g. a
+    GAN's {"d_loss": "discriminator"}), and the message names that network too. The parameter check catches a finite
+    loss whose backward overflowed: one norm over the parameters (0.5 ms for a 4-layer GPT here, 1.5% of its step) on
+    logging steps and before every checkpoint is written, or every step when a checkpoint callback saves weights only
+    (those saves skip `on_save_checkpoint`); a search for the culprit only on failure.
     """
+
+    def __init__(self) -> None:
+        self.check_every_step = False
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.check_every_step = any(getattr(callback, "save_weights_only", False) for callback in trainer.callbacks)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         losses = outputs if isinstance(outputs, dict) else {"loss": outputs}
@@ -25,9 +34,19 @@ class DivergenceGuard(Callback):
             if non_finite_scalar(value):
                 network = f" ({networks[name]})" if name in networks else ""
                 diverged(f"train/{name}{network} = {float(value)} at step {trainer.global_step}")
-        if not parameters_finite(pl_module):
-            name, value = first_non_finite_parameter(pl_module)
-            diverged(f"parameter {name} = {value} after step {trainer.global_step}")
+        if self.check_every_step or logs_this_step(pl_module):
+            check_parameters(trainer, pl_module)
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
+        """Before the checkpoint is written: a diverged state is never saved."""
+        check_parameters(trainer, pl_module)
+
+
+def check_parameters(trainer: Trainer, pl_module: LightningModule) -> None:
+    """DivergenceError naming the first non-finite parameter, if any."""
+    if not parameters_finite(pl_module):
+        name, value = first_non_finite_parameter(pl_module)
+        diverged(f"parameter {name} = {value} after step {trainer.global_step}")
 
 
 def non_finite_scalar(value) -> bool:

@@ -7,9 +7,10 @@ import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from PIL import Image
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from genlab.checks import integer
+from genlab.data.batched import BatchedTensors, whole_batch
 from genlab.data.epoch_samplers import ResumableTrainOrder, ShuffleSampler, loader_generator
 from genlab.errors import ConfigError, DataError
 
@@ -54,7 +55,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
         self.channels = int(channels)
         self.splits = _split_fractions(splits)
         self.seed = integer("data.seed", seed, minimum=0)
-        self.datasets: dict[str, TensorDataset] | None = None
+        self.datasets: dict[str, BatchedTensors] | None = None
 
     def load_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Return uint8 images (N, H, W) or (N, H, W, C) and integer labels (N,)."""
@@ -72,7 +73,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
         images = self._to_tensor(self._check_images(images, labels))
         labels = torch.from_numpy(np.asarray(labels).astype(np.int64))
         self.datasets = {
-            split: TensorDataset(images[index], labels[index])
+            split: BatchedTensors(images[index], labels[index])
             for split, index in zip(SPLIT_NAMES, self._split_indices(len(labels)))
         }
 
@@ -122,8 +123,8 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
         n_val = math.floor(self.splits[1] * count + 1e-9)
         return [order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]]
 
-    def _dataset(self, split: str) -> TensorDataset:
-        """The TensorDataset for split, running setup first if needed."""
+    def _dataset(self, split: str) -> BatchedTensors:
+        """The dataset of split, running setup first if needed."""
         if split not in SPLIT_NAMES:
             raise ConfigError(f"unknown data split {split!r}; valid splits are {', '.join(SPLIT_NAMES)}")
         self.setup()
@@ -136,6 +137,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             drop_last=drop_last,
+            collate_fn=whole_batch,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             generator=loader_generator(self.seed) if split == "train" else None,

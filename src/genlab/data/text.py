@@ -11,6 +11,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from genlab.checks import fraction, integer
+from genlab.data.batched import whole_batch
 from genlab.data.epoch_samplers import RandomWindowSampler, ResumableTrainOrder, loader_generator
 from genlab.data.token_cache import cached_tokenizer, cached_tokens
 from genlab.data.tokenizers import TextTokenizer, check_kind
@@ -38,9 +39,14 @@ class TokenWindows(Dataset):
         return len(self.tokens) - self.block_size if self.starts is None else len(self.starts)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        start = int(index if self.starts is None else self.starts[index])
-        window = torch.from_numpy(self.tokens[start : start + self.block_size + 1].astype(np.int64))
-        return window[:-1], window[1:]  # (T,), (T,)
+        inputs, targets = self.__getitems__([index])
+        return inputs[0], targets[0]  # (T,), (T,)
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch of windows (B, T) each, gathered from the token memmap in one indexing operation."""
+        starts = np.asarray(indices, dtype=np.int64) if self.starts is None else self.starts[indices]
+        windows = torch.from_numpy(self.tokens[starts[:, None] + np.arange(self.block_size + 1)].astype(np.int64))
+        return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
 
 
 class TextDataModule(ResumableTrainOrder, LightningDataModule):
@@ -163,6 +169,7 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             drop_last=isinstance(sampler, RandomWindowSampler),
+            collate_fn=whole_batch,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             generator=loader_generator(self.seed) if split == "train" else None,

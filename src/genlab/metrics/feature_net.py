@@ -12,6 +12,7 @@ from torch import nn
 
 from genlab.checkpoints import read_checkpoint
 from genlab.config.validate import require_inception
+from genlab.data.batched import whole_batch
 from genlab.errors import ConfigError
 from genlab.networks.classifiers import LeNet
 from genlab.runs.atomic import write_atomic
@@ -68,7 +69,8 @@ def train_lenet(datamodule) -> tuple[LeNet, float]:
     torch.manual_seed(RECIPE["seed"])
     network = LeNet(channels, image_size, datamodule.num_classes, RECIPE["width"], RECIPE["feature_dim"])
     optimizer = torch.optim.Adam(network.parameters(), lr=RECIPE["lr"])
-    loader = torch.utils.data.DataLoader(datamodule.datasets["train"], RECIPE["batch_size"], shuffle=True, generator=generator)
+    loader = torch.utils.data.DataLoader(datamodule.datasets["train"], RECIPE["batch_size"], shuffle=True,
+                                         generator=generator, collate_fn=whole_batch)
     network.train()
     for _ in range(RECIPE["epochs"]):
         for images, labels in loader:
