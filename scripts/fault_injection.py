@@ -15,7 +15,8 @@ resume and a rerun starts from scratch. It checks that
     the same-seed reference's (genlab's exact resume); `--require-exact` makes that a check too.
 Targeted trials (`--targeted`) kill deterministically at the riskiest instants: inside `write_atomic` just before or
 just after the rename of the N-th last.ckpt (`before-rename:N`, `after-rename:N`), or in a validation that follows a
-checkpoint-interval step (`in-validation`).
+checkpoint-interval step (`in-validation`); `in-training:N` (used by the tests) kills as batch N of the first epoch
+starts.
 
 Usage: python scripts/fault_injection.py [--models dcgan gpt] [--trials 10] [--seed 0] [--output-dir DIR]
        [--data-dir DIR] [--targeted] [--require-exact]        (exit status 1 if any trial fails)
@@ -79,15 +80,18 @@ TARGETED_DRIVER = """
 import os, sys
 moment, _, nth = os.environ["GENLAB_FAULT_MOMENT"].partition(":")
 die = lambda *args: os.kill(os.getpid(), 9)
-if moment == "in-validation":
+if moment in ("in-validation", "in-training"):
     from lightning.pytorch import Callback
     import genlab.builders as builders
     every, build_callbacks = int(os.environ["GENLAB_FAULT_EVERY"]), builders.build_callbacks
-    class KillInValidation(Callback):
-        def on_validation_batch_start(self, trainer, *args):
-            if not trainer.sanity_checking and trainer.global_step % every == 0:
+    class KillInLoop(Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if moment == "in-training" and trainer.current_epoch == 0 and batch_idx == int(nth):
                 die()
-    builders.build_callbacks = lambda cfg: [*build_callbacks(cfg), KillInValidation()]
+        def on_validation_batch_start(self, trainer, *args):
+            if moment == "in-validation" and not trainer.sanity_checking and trainer.global_step % every == 0:
+                die()
+    builders.build_callbacks = lambda cfg: [*build_callbacks(cfg), KillInLoop()]
 else:
     import genlab.checkpoints as checkpoints
     import genlab.runs.atomic as atomic

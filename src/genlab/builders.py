@@ -6,6 +6,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
+from genlab.callbacks.batch_hooks import skip_inherited_batch_hooks
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
@@ -67,7 +68,8 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
     """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm);
-    DDP ranks it starts join this job's run (see genlab.runs.ddp_ranks)."""
+    DDP ranks it starts join this job's run (see genlab.runs.ddp_ranks); its callbacks' inherited no-op batch hooks
+    are skipped (see genlab.callbacks.batch_hooks)."""
     from genlab.runs.ddp_ranks import start_ranks_as_job_processes
     from genlab.runs.slurm import slurm_environment
 
@@ -76,7 +78,9 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
     extra = {}
     if environment := slurm_environment():  # added to, not replacing, the configured plugins
         extra["plugins"] = [*instantiate(cfg.trainer.get("plugins") or [], _convert_="all"), *environment]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **extra, _convert_="all")
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **extra, _convert_="all")
+    skip_inherited_batch_hooks(trainer.callbacks)  # with Lightning's defaults it added
+    return trainer
 
 
 def finish_loggers(loggers: list[Logger]) -> None:

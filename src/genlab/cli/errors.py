@@ -139,7 +139,7 @@ def report_and_exit(error: BaseException, message: str | None = None) -> None:
     sys.exit(USER_ERROR_EXIT_CODE)
 
 
-def resumed_dir(args: list[str]) -> Path | None:
+def dir_named_by_resume(args: list[str]) -> Path | None:
     """The dir named by a `resume=<run or sweep dir>` argument."""
     for arg in args:
         match = re.fullmatch(r"\+{0,2}resume=(['\"]?)(.+)\1", arg)
@@ -148,9 +148,9 @@ def resumed_dir(args: list[str]) -> Path | None:
     return None
 
 
-def resumed_run_dir(args: list[str]) -> Path | None:
+def run_dir_named_by_resume(args: list[str]) -> Path | None:
     """The run dir named by a `resume=<run_dir>` argument, when it holds a run."""
-    resumed = resumed_dir(args)
+    resumed = dir_named_by_resume(args)
     return resumed if resumed is not None and (resumed / RUN_INFO_FILE).is_file() else None
 
 
@@ -177,13 +177,13 @@ def run_files_kept_if_rejected(run_dir: Path | None):
 
 
 def _run_and_report(func):
-    with run_files_kept_if_rejected(resumed_run_dir(sys.argv[1:])):
+    with run_files_kept_if_rejected(run_dir_named_by_resume(sys.argv[1:])):
         try:
             return func()
         except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
             if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
                 raise
-            report_and_exit(error, describe_stale_override(error, resumed_dir(sys.argv[1:])))
+            report_and_exit(error, describe_stale_override(error, dir_named_by_resume(sys.argv[1:])))
 
 
 def install() -> None:

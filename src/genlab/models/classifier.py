@@ -3,18 +3,18 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningModule
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from genlab.errors import ConfigError
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
+from genlab.models.module import GenlabModule
 from genlab.networks.classifiers import LeNet, RowLSTM
 
 LR_SCHEDULES = ("constant", "cosine")
 
 
-class ClassifierModule(LightningModule):
+class ClassifierModule(GenlabModule):
     """Trains `self.network` (images (B, C, H, W) in [-1, 1] → logits (B, num_classes)) with AdamW.
 
     Subclasses set `self.network`, which must also offer `features(images) -> (B, num_features)`.

@@ -3,13 +3,13 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningModule
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
+from genlab.models.module import GenlabModule
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.conditioning import apply_spectral_norm, sampling_labels
 
@@ -40,7 +40,7 @@ def ema_with_warmup(decay: float):
     return average
 
 
-class GANModule(LightningModule):
+class GANModule(GenlabModule):
     """Discriminator step every batch, generator step every `n_critic` batches.
 
     Subclasses build `self.generator` (z, labels → images in [-1, 1]) and `self.discriminator` (images, labels →

@@ -9,13 +9,13 @@ import math
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningModule
 from torch import nn
 from torchmetrics import SumMetric
 
 from genlab.checks import number
 from genlab.errors import ConfigError
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
+from genlab.models.module import GenlabModule
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.generation import generate
 
@@ -41,7 +41,7 @@ def adamw(network: nn.Module, lr: float, betas: tuple[float, float], weight_deca
     return torch.optim.AdamW(parameter_groups(network, weight_decay), lr=lr, betas=betas, fused=fused or None)
 
 
-class LanguageModel(LightningModule):
+class LanguageModel(GenlabModule):
     """Trains `self.network` (token ids (B, T) → logits (B, T, V)); members only say how to build it.
 
     `vocab_size: null` takes the size from the datamodule when the trainer sets the model up

@@ -15,11 +15,11 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningModule
 
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models.lr_schedules import total_optimizer_steps
+from genlab.models.module import GenlabModule
 from genlab.networks.conditioning import sampling_labels
 from genlab.networks.vae import build_vae_networks
 
@@ -39,7 +39,7 @@ def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Ten
     return 0.5 * (mean**2 + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
-class VAEModule(LightningModule):
+class VAEModule(GenlabModule):
     """Gaussian-latent VAE base; subclasses set `self.encoder` (images, labels → mean, logvar) and `self.decoder`."""
 
     def __init__(self, image_size: int, channels: int, latent_dim: int, likelihood: str, num_classes: int | None,

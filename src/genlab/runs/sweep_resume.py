@@ -26,9 +26,9 @@ def is_sweep_dir(path: str | Path | None) -> bool:
 
 def resumed_sweep_dir(argv: list[str]) -> Path | None:
     """The multirun dir named by `resume=` on a multirun command line, else None."""
-    from genlab.cli.errors import resumed_dir
+    from genlab.cli.errors import dir_named_by_resume
 
-    resumed = resumed_dir(argv)
+    resumed = dir_named_by_resume(argv)
     if not is_sweep_dir(resumed):
         return None
     if not any(flag in argv for flag in MULTIRUN_FLAGS) and global_rank() == 0:  # ranks > 0 run one job
