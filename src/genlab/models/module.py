@@ -5,9 +5,10 @@ from lightning.pytorch import LightningModule
 class GenlabModule(LightningModule):
     """A LightningModule whose running-hook bookkeeping is a plain attribute write.
 
-    Lightning records the name of the hook it is calling on the module (`_current_fx_name`), setting and restoring it
-    around every module, callback and strategy hook: about 40 writes a training step. nn.Module.__setattr__ checks
-    each value against the Parameter, Module and buffer types first (1.2 us a write here, 0.2 us plain).
+    Lightning records the name of the hook it is calling on the module (`_current_fx_name`), setting and restoring
+    it around every module, callback and strategy hook: 46 writes a gpt_shakespeare_cpu training step.
+    nn.Module.__setattr__ checks each value against the Parameter, Module and buffer types first (1.2 us a write
+    here, 0.2 us plain).
     """
 
     def __setattr__(self, name: str, value) -> None:
