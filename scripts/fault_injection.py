@@ -8,7 +8,8 @@ ends first is retried with half the delay). Kills come only after the first chec
 resume and a rerun starts from scratch. It checks that
   - every `*.ckpt` of the run loads with `read_checkpoint` (no torn file); atomic-write temp files
     (`.<name>.<random>.tmp`) are counted, and must be gone after the resume;
-  - lost steps = steps in metrics.csv at the kill - step of last.ckpt, with 0 <= lost <= one checkpoint interval;
+  - lost steps = steps in metrics.csv at the kill (counting the row last.ckpt carries when the kill came between the
+    checkpoint and that row, see genlab.callbacks.step_row) - step of last.ckpt, with 0 <= lost <= one interval;
   - `resume=<run_dir>` exits 0 at the reference's final step and last.ckpt step, run_info.json says `completed` with
     the same run_id, metrics.csv holds every train step once, and the final metric is within run-to-run noise
     (|resumed - reference| <= |reference - next-seed reference|). `exact` says whether every compared value equals
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fault_processes import only_run_dir, run_to_end, start_run, subprocess_env, watch_run
+from genlab.callbacks.step_row import CHECKPOINT_KEY as STEP_ROW_KEY
 from genlab.checkpoints import read_checkpoint
 from genlab.errors import CheckpointError
 from genlab.runs.run_info import read_run_info
@@ -232,6 +234,8 @@ def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, wor
         trial.problems.append("killed after the first checkpoint, yet no last.ckpt")
         return trial
     trial.checkpoint_step = checkpoint_step(last)
+    carried = read_checkpoint(last).get(STEP_ROW_KEY)  # killed between last.ckpt and its batch's row
+    trial.step_at_kill += bool(carried) and carried["step"] == trial.step_at_kill
     trial.lost_steps = trial.step_at_kill - trial.checkpoint_step
     if not 0 <= trial.lost_steps <= setup.checkpoint_every:
         trial.problems.append(f"lost {trial.lost_steps} steps (metrics.csv at {trial.step_at_kill}, last.ckpt at "

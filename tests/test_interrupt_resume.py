@@ -62,3 +62,24 @@ def test_resume_continues_the_same_run_dir_id_step_count_and_metrics_csv(run_cli
     assert resumed["status"] == "completed" and len(resumed["resumed_times"]) == 1
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 16
     assert logged_train_steps(run_dir) == list(range(16))
+
+
+def test_a_resumed_metrics_csv_gets_the_checkpoints_unlogged_row_once(tmp_path):
+    """The row a checkpoint carries (genlab.callbacks.step_row) is added when the killed run never wrote it, and not
+    again when it did; rows logged after the checkpoint are dropped as before."""
+    from genlab.loggers.run_csv import AppendingExperimentWriter
+
+    def resume_and_log(unlogged_step: int):
+        writer = AppendingExperimentWriter(str(tmp_path), resumed=True)
+        writer.unlogged_row = {"step": unlogged_step, "metrics": {"epoch": 0, "train/loss": 0.8}}
+        writer.log_metrics({"epoch": 0, "train/loss": 0.7}, 3)
+        writer.save()
+        with open(tmp_path / "metrics.csv", newline="") as handle:
+            return [(int(row["step"]), float(row["train/loss"])) for row in csv.DictReader(handle)]
+
+    killed = AppendingExperimentWriter(str(tmp_path))
+    for step, loss in [(0, 1.0), (1, 0.9), (3, 0.75)]:  # step 2's row never written; step 3 after the checkpoint
+        killed.log_metrics({"epoch": 0, "train/loss": loss}, step)
+    killed.save()
+    assert resume_and_log(2) == [(0, 1.0), (1, 0.9), (2, 0.8), (3, 0.7)]
+    assert resume_and_log(2) == [(0, 1.0), (1, 0.9), (2, 0.8), (3, 0.7)]  # step 2 already there: not added twice

@@ -11,6 +11,7 @@ from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.callbacks.rng_state import RNGState
+from genlab.callbacks.step_row import StepRowInCheckpoint
 from genlab.loggers.run_csv import RunCSVLogger
 
 
@@ -41,7 +42,8 @@ def sample_quality(cfg: DictConfig) -> list[Callback]:
 
 
 def build_callbacks(cfg: DictConfig) -> list[Callback]:
-    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata, RNG state and interrupt."""
+    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata, RNG state, step row and
+    interrupt."""
     run_dir = Path(cfg.paths.run_dir)
     return [
         *instantiate_group(cfg.get("callbacks")),
@@ -49,6 +51,7 @@ def build_callbacks(cfg: DictConfig) -> list[Callback]:
         *([CompileNetworks()] if cfg.model.get("compile") else []),
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
         RNGState(),
+        StepRowInCheckpoint(),
         GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
     ]
 

@@ -13,10 +13,11 @@ from genlab.runs.atomic import write_atomic
 class AppendingExperimentWriter(ExperimentWriter):
     """Keeps an existing metrics.csv (Lightning's writer deletes it). When `resumed`, the first new row's step drops
     the old rows from that step on: those were logged after the checkpoint the run resumes from (a crash or a kill
-    after it), and the resumed run logs them again."""
+    after it), and the resumed run logs them again. `unlogged_row` (from the checkpoint, see
+    genlab.callbacks.step_row) is the row of the checkpoint's own batch, added then if the killed run never wrote it."""
 
     def __init__(self, log_dir: str, resumed: bool = False) -> None:
-        self.resumed = resumed
+        self.resumed, self.unlogged_row = resumed, None
         super().__init__(log_dir=log_dir)
 
     def _check_log_dir_exists(self) -> None:
@@ -28,7 +29,20 @@ class AppendingExperimentWriter(ExperimentWriter):
         if self.resumed and step is not None:
             self.resumed = False
             self._drop_rows_from(step)
+            self._add_unlogged_row()
         super().log_metrics(metrics_dict, step)
+
+    def _add_unlogged_row(self) -> None:
+        """Queue `unlogged_row` unless metrics.csv has a row at its step with all of its values."""
+        row, self.unlogged_row = self.unlogged_row, None
+        if row is None:
+            return
+        rows = []
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        if not any(has_values_at(old, row["step"], row["metrics"]) for old in rows):
+            super().log_metrics(row["metrics"], row["step"])
 
     def _drop_rows_from(self, step: int) -> None:
         """Atomically rewrite metrics.csv without the rows at `step` or later."""
@@ -51,6 +65,12 @@ class AppendingExperimentWriter(ExperimentWriter):
         writer.writeheader()
         writer.writerows(rows)
         write_atomic(self.metrics_file_path, text.getvalue().encode())
+
+
+def has_values_at(row: dict, step: int, metrics: dict) -> bool:
+    """Whether a metrics.csv row is at `step` and holds a value for every key of `metrics`."""
+    at_step = bool(row.get("step")) and float(row["step"]) == step
+    return at_step and all(row.get(key) not in (None, "") for key in metrics)
 
 
 class RunCSVLogger(CSVLogger):
