@@ -1,6 +1,7 @@
 """Specification of the dashboards, checked as a person would: a real TensorBoard serving a 3-job sweep, and the
 wandb offline runs of that sweep read back with wandb's own tools, with nothing sent to the network."""
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -208,7 +209,8 @@ def test_a_resumed_run_goes_on_in_the_same_wandb_run_keeping_its_name(run_cli, o
     assert resumed.exit_code == 0, resumed.stderr
     first, second = sorted((job_dir / "wandb").glob("offline-run-*"))
     run_id = read_run_info(job_dir)["run_id"]
-    assert first.name.endswith(f"-{run_id}") and second.name.endswith(f"-{run_id}")
+    # offline-run-<time>-<id>; wandb appends -1 to the second when both started in the same second
+    assert all(re.fullmatch(rf"offline-run-\d{{8}}_\d{{6}}-{run_id}(-\d+)?", run.name) for run in (first, second))
     assert run_record(first)["run_id"] == run_record(second)["run_id"] == run_id
     assert "seed=7" in run_record(first)["display_name"].split(",")
     assert not run_record(second).get("display_name")  # wandb sync keeps the name the run started with
