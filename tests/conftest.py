@@ -1,6 +1,7 @@
 """Shared fixtures: isolated output dirs, and running genlab's real CLI in-process or as a subprocess."""
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -68,6 +69,12 @@ def run_subprocess(command: str, *args: str, env: dict | None = None, timeout: f
 def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
     """Run dirs of a task, oldest first."""
     return sorted((output_dir / task_name / "runs").glob("*_*"))
+
+
+def is_wandb_run_dir_of(path: Path, run_id: str) -> bool:
+    """`offline-run-<time>-<run_id>`, or with wandb's `-<n>` suffix when a second run of that id starts in the same
+    second (a fast resume)."""
+    return re.fullmatch(rf"offline-run-\d{{8}}_\d{{6}}-{re.escape(run_id)}(-\d+)?", path.name) is not None
 
 
 def is_plain(value) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FAST, read_run_info, run_dirs
+from conftest import FAST, is_wandb_run_dir_of, read_run_info, run_dirs
 from test_loggers import run_record, wandb_env, wandb_records
 
 from genlab.config.stored import check_stored_targets
@@ -92,7 +92,7 @@ def test_a_resumed_run_goes_on_in_the_same_run_dir_wandb_tensorboard_and_mlflow_
     # wandb: a second offline dir of the same run id, marked as a resume (`wandb sync` of it resumes the run)
     wandb_dirs = sorted((job_dir / "wandb").glob("offline-run-*"))
     assert len(wandb_dirs) == 2 and wandb_dirs[0] == first_wandb
-    assert all(path.name.endswith(f"-{run_id}") for path in wandb_dirs)
+    assert all(is_wandb_run_dir_of(path, run_id) for path in wandb_dirs)
     runs = [run_record(path) for path in wandb_dirs]
     assert [run["run_id"] for run in runs] == [run_id, run_id] and all(run["resume"] for run in runs)
     assert [run.get("run_group") or None for run in runs] == [group, group]
