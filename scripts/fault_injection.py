@@ -233,9 +233,11 @@ def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, wor
     if not last.is_file():
         trial.problems.append("killed after the first checkpoint, yet no last.ckpt")
         return trial
-    trial.checkpoint_step = checkpoint_step(last)
-    carried = read_checkpoint(last).get(STEP_ROW_KEY)  # killed between last.ckpt and its batch's row
-    trial.step_at_kill += bool(carried) and carried["step"] == trial.step_at_kill
+    checkpoint = read_checkpoint(last)
+    trial.checkpoint_step = int(checkpoint["global_step"])
+    carried = checkpoint.get(STEP_ROW_KEY)
+    if carried and carried["step"] == trial.step_at_kill:  # killed between last.ckpt and its batch's row
+        trial.step_at_kill += 1
     trial.lost_steps = trial.step_at_kill - trial.checkpoint_step
     if not 0 <= trial.lost_steps <= setup.checkpoint_every:
         trial.problems.append(f"lost {trial.lost_steps} steps (metrics.csv at {trial.step_at_kill}, last.ckpt at "

@@ -28,31 +28,26 @@ class AppendingExperimentWriter(ExperimentWriter):
     def log_metrics(self, metrics_dict: dict, step: int | None = None) -> None:
         if self.resumed and step is not None:
             self.resumed = False
-            self._drop_rows_from(step)
-            self._add_unlogged_row()
+            kept = self._drop_rows_from(step)
+            self._add_unlogged_row(kept)
         super().log_metrics(metrics_dict, step)
 
-    def _add_unlogged_row(self) -> None:
-        """Queue `unlogged_row` unless metrics.csv has a row at its step with all of its values."""
+    def _add_unlogged_row(self, rows: list[dict]) -> None:
+        """Queue `unlogged_row` unless `rows` (metrics.csv's) hold a row at its step with all of its values."""
         row, self.unlogged_row = self.unlogged_row, None
-        if row is None:
-            return
-        rows = []
-        if os.path.isfile(self.metrics_file_path):
-            with open(self.metrics_file_path, newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        if not any(has_values_at(old, row["step"], row["metrics"]) for old in rows):
+        if row is not None and not any(has_values_at(old, row["step"], row["metrics"]) for old in rows):
             super().log_metrics(row["metrics"], row["step"])
 
-    def _drop_rows_from(self, step: int) -> None:
-        """Atomically rewrite metrics.csv without the rows at `step` or later."""
+    def _drop_rows_from(self, step: int) -> list[dict]:
+        """Atomically rewrite metrics.csv without the rows at `step` or later; return the rows it keeps."""
         if not os.path.isfile(self.metrics_file_path):
-            return
+            return []
         with open(self.metrics_file_path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         kept = [row for row in rows if not row.get("step") or float(row["step"]) < step]
         if len(kept) < len(rows):
             self._write_rows(kept, self.metrics_keys)
+        return kept
 
     def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
         """New columns: rewrite the file with the wider header, atomically (Lightning rewrites it in place)."""
