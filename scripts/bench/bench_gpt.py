@@ -4,8 +4,9 @@ The genlab side is the real `genlab-train experiment=gpt_shakespeare_cpu` (Hydra
 loggers, Trainer) run in this process; a callback (common.InterleavedSegments) pauses it every --steps batches to
 run as many steps of a nanoGPT-style loop over a copy of the same initial GPT, on the same token memmap and the same
 random windows (genlab's RandomWindowSampler order), with the same AdamW (groups, fused kernel), LR schedule and
-clipping. Both sides therefore see identical batches and should end at the same loss, and the ratio is the framework's
-overhead alone. Validation and other epoch-end work are paused out.
+norm clipping (the raw loop calls clip_grad_norm_ as nanoGPT does; genlab folds the clip into the fused step, equal up
+to rounding). Both sides therefore see identical batches and should end at the same loss, and the ratio is the
+framework's cost or gain alone. Validation and other epoch-end work are paused out.
 
 Usage: python scripts/bench/bench_gpt.py [--steps 50] [--rounds 10] [--warmup 10] [--output-dir DIR] [OVERRIDE ...]
        (GENLAB_DATA_DIR must hold tinyshakespeare/input.txt, or pass paths.data_dir=...)

@@ -14,6 +14,7 @@ from torchmetrics import SumMetric
 
 from genlab.checks import number
 from genlab.errors import ConfigError
+from genlab.models.fused_clipping import clip_in_fused_step
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
 from genlab.models.module import GenlabModule
 from genlab.models.step_logging import logs_this_step
@@ -130,6 +131,12 @@ class LanguageModel(GenlabModule):
         optimizer = adamw(self.network, self.lr, self.betas, self.weight_decay, str(self.trainer.precision))
         decay_steps = self.lr_decay_steps or total_optimizer_steps(self.trainer, "model.lr_decay_steps=null")
         return per_step(optimizer, warmup_cosine(self.warmup_steps, decay_steps, self.min_lr / self.lr))
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """Norm clipping (`trainer.gradient_clip_val`) happens inside the fused AdamW step where it can
+        (genlab.models.fused_clipping: one pass over the gradients fewer), else as Lightning clips."""
+        if not clip_in_fused_step(self.trainer, optimizer, gradient_clip_val, gradient_clip_algorithm):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         inputs, targets = batch  # (B, T) each
