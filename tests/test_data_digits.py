@@ -1,8 +1,11 @@
 """Specification of the image datamodule base, exercised through the offline digits dataset."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -114,3 +117,25 @@ def test_digits_yaml_instantiates_with_listconfig_splits_and_interpolated_seed()
     assert isinstance(datamodule, DigitsDataModule)
     assert datamodule.seed == 5 and datamodule.splits == [0.7, 0.1, 0.2]
     assert is_plain(datamodule.describe())
+
+
+@pytest.mark.parametrize("bundled_file", [True, False])
+def test_digits_are_scikit_learns_read_from_its_bundled_file_or_through_it(monkeypatch, bundled_file):
+    from sklearn.datasets import load_digits
+
+    import genlab.data.digits as digits_module
+
+    if not bundled_file:  # a scikit-learn that keeps the file elsewhere: its load_digits serves
+        monkeypatch.setattr(digits_module, "bundled_digits_csv", lambda: None)
+    else:
+        assert digits_module.bundled_digits_csv().name == "digits.csv.gz"
+    images, labels = DigitsDataModule().load_arrays()
+    reference = load_digits()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.uint8 and images.max() == 255
+    assert np.array_equal(images, np.round(reference.images * 255.0 / 16.0).astype(np.uint8))
+    assert np.array_equal(labels, reference.target)
+
+
+def test_importing_the_digits_module_does_not_import_scikit_learn():
+    code = "import sys, genlab.data.digits; sys.exit('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
