@@ -15,19 +15,29 @@ from types import SimpleNamespace
 
 import common
 from bench_gpt import RawGPTLoop
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
-from genlab.data.text import TextDataModule
-from genlab.models.gpt import GPTLanguageModel
+from genlab.cli.app import CONFIG_DIR
+from genlab.config.resolvers import register_resolvers
+from genlab.config.schema import register_schemas
+from genlab.models.build import instantiate_model
 
 
 def cpu_recipe_loops(data_dir: Path, cache_dir: Path) -> tuple[RawGPTLoop, RawGPTLoop]:
-    """Two raw loops over copies of one gpt_shakespeare_cpu GPT, as bench_gpt builds its raw side."""
-    datamodule = TextDataModule(path=str(data_dir / "tinyshakespeare" / "input.txt"), block_size=64, batch_size=12,
-                                cache_dir=str(cache_dir))
+    """Two raw loops over copies of one GPT of the gpt_shakespeare_cpu experiment (its data, model and trainer
+    settings composed from genlab's config tree), as bench_gpt builds its raw side."""
+    register_resolvers()
+    register_schemas()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=gpt_shakespeare_cpu", f"paths.data_dir={data_dir.resolve()}",
+                                          f"paths.cache_dir={cache_dir.resolve()}"])
+    datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
-    model = GPTLanguageModel(vocab_size=datamodule.vocab_size, block_size=64, n_layer=4, n_head=4, n_embd=128,
-                             dropout=0.0, bias=False, lr_decay_steps=2000)
-    trainer = SimpleNamespace(datamodule=datamodule, gradient_clip_val=1.0, estimated_stepping_batches=2000)
+    cfg.model.vocab_size = datamodule.vocab_size  # what the trainer's configure_model would take from the data
+    model = instantiate_model(cfg.model)
+    trainer = SimpleNamespace(datamodule=datamodule, gradient_clip_val=cfg.trainer.gradient_clip_val,
+                              estimated_stepping_batches=cfg.trainer.max_steps)
     return RawGPTLoop(trainer, model), RawGPTLoop(trainer, model)
 
 
