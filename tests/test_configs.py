@@ -91,3 +91,16 @@ def test_cifar10_experiment_runs_on_generated_batches(run_cli, output_dir, tmp_p
     assert result.exit_code == 0, result.stderr
     (run_dir,) = (output_dir / "debug" / "runs").iterdir()
     assert read_run_info(run_dir)["status"] == "completed"
+
+
+def test_compose_run_gives_the_config_genlab_train_runs(run_cli):
+    from omegaconf import OmegaConf
+
+    from genlab.config.compose import compose_run
+
+    overrides = ["experiment=gpt_shakespeare_cpu", "paths.data_dir=/data", "seed=7", "model.n_layer=3"]
+    printed = run_cli("train", *overrides, "--cfg", "job")
+    assert printed.exit_code == 0, printed.stderr
+    cfg = compose_run(overrides)
+    assert OmegaConf.to_yaml(cfg) == printed.stdout
+    assert (cfg.model.n_layer, cfg.model.block_size, cfg.data.path) == (3, 64, "/data/tinyshakespeare/input.txt")

@@ -15,23 +15,17 @@ from types import SimpleNamespace
 
 import common
 from bench_gpt import RawGPTLoop
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from genlab.cli.app import CONFIG_DIR
-from genlab.config.resolvers import register_resolvers
-from genlab.config.schema import register_schemas
+from genlab.config.compose import compose_run
 from genlab.models.build import instantiate_model
 
 
 def cpu_recipe_loops(data_dir: Path, cache_dir: Path) -> tuple[RawGPTLoop, RawGPTLoop]:
     """Two raw loops over copies of one GPT of the gpt_shakespeare_cpu experiment (its data, model and trainer
     settings composed from genlab's config tree), as bench_gpt builds its raw side."""
-    register_resolvers()
-    register_schemas()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=gpt_shakespeare_cpu", f"paths.data_dir={data_dir.resolve()}",
-                                          f"paths.cache_dir={cache_dir.resolve()}"])
+    cfg = compose_run(["experiment=gpt_shakespeare_cpu", f"paths.data_dir={data_dir.resolve()}",
+                       f"paths.cache_dir={cache_dir.resolve()}"])
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     cfg.model.vocab_size = datamodule.vocab_size  # what the trainer's configure_model would take from the data

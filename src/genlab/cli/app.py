@@ -13,13 +13,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from genlab.cli import errors
+from genlab.config.compose import CONFIG_DIR
 from genlab.config.resolvers import register_resolvers
 from genlab.config.schema import register_schemas
 from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE
 from genlab.runs.sweep_resume import with_sweep_arguments
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 QUIET_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)",  # Lightning 2.6 internals vs torch 2.13
     r".*flops_per_batch",  # ThroughputMonitor: genlab logs samples/s, not FLOPs
