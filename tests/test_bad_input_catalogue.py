@@ -90,6 +90,8 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
          "model.n_embd=30 must be divisible by model.n_head=4 (each head gets n_embd/n_head dims)"),
         ("train", ["data=text", f"data.path={tmp}/play.txt", "data.tokenizer=word", *GPT],
          "data.tokenizer must be one of char, bpe, got 'word'"),
+        ("train", ["float32_matmul_precision=low"],
+         "float32_matmul_precision must be one of highest, high, medium, got 'low'"),
         ("eval", [], "ckpt_path is required: add ckpt_path=..."),
         ("sample", [], "ckpt_path is required: add ckpt_path=..."),
         ("sample", [f"ckpt_path={tmp}/any.ckpt", "num_samples=0"], "num_samples must be a positive number, got 0"),

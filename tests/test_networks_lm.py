@@ -117,6 +117,20 @@ def test_generate_streams_each_step_restores_training_mode_and_a_seed_reproduces
     assert torch.equal(torch.stack(streamed, dim=1), first[:, 2:])
 
 
+@pytest.mark.parametrize("make", [tiny_gpt, lambda: tiny_rnn("lstm")], ids=["gpt", "lstm"])
+def test_a_compiled_network_trains_compiled_and_decodes_eagerly_without_tracing_each_step(make):
+    from torch._dynamo.testing import CompileCounter
+
+    network, counter = make(), CompileCounter()
+    network.compile(backend=counter)  # what model.compile=true does, with a backend that counts the graphs
+    output = network(tokens(2, 8))
+    (output[0] if isinstance(output, tuple) else output).sum().backward()  # the RNN also returns its state
+    assert counter.frame_count >= 1  # the training forward ran compiled
+    traced = counter.frame_count
+    generate(network, tokens(2, 3), 12, generator=torch.Generator().manual_seed(0))
+    assert counter.frame_count == traced  # 12 decoding steps, each a new cache length: nothing traced
+
+
 def test_generate_rejects_an_empty_prompt():
     with pytest.raises(ConfigError, match=r"prompt must be token ids of shape \(batch, length >= 1\)"):
         generate(tiny_gpt(), tokens(2, 0), 3)

@@ -57,3 +57,18 @@ def test_a_training_run_with_the_default_bar_draws_every_epoch_to_its_last_batch
     result = run_subprocess("train", *[arg for arg in FAST if arg != bar_off], "test=false", "metrics=none")
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"Epoch 1/1\s+\S+\s+4/4", result.stdout + result.stderr), result.stdout[-2000:]
+
+
+def test_a_run_bounded_by_steps_alone_shows_the_epoch_without_lightnings_minus_two():
+    bar_off = "callbacks.rich_progress_bar=null"
+    args = [arg for arg in FAST if arg not in (bar_off, "trainer.max_epochs=2")]
+    result = run_subprocess("train", *args, "trainer.max_epochs=-1", "trainer.max_steps=6", "test=false", "metrics=none")
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert re.search(r"Epoch 1\s+\S+\s+2/2", output) and "/-2" not in output, output[-2000:]
+
+
+def test_dropping_the_bar_callback_leaves_no_bar_rather_than_lightnings_default():
+    result = run_subprocess("train", *FAST, "test=false", "metrics=none")  # FAST drops callbacks.rich_progress_bar
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not re.search(r"Epoch \d", result.stdout + result.stderr), result.stdout[-2000:]

@@ -66,3 +66,12 @@ def test_multirun_puts_each_job_under_one_sweep_dir_with_its_own_run_id(run_cli,
     assert all(info["status"] == "completed" for info in infos)
     assert len({info["run_id"] for info in infos}) == 2
     assert [info["overrides"] for info in infos] == [["debug=fdr", "seed=1"], ["debug=fdr", "seed=2"]]
+
+
+def test_float32_matmul_precision_is_set_for_the_run(run_cli):
+    try:
+        result = run_cli("train", "debug=fdr", "callbacks.rich_progress_bar=null", "float32_matmul_precision=medium")
+        assert result.exit_code == 0, result.stderr
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision("highest")

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
@@ -79,6 +80,8 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
     start_ranks_as_job_processes()
 
     extra = {}
+    if "enable_progress_bar" not in cfg.trainer:  # callbacks.rich_progress_bar=null: no bar, not Lightning's own
+        extra["enable_progress_bar"] = any(isinstance(callback, ProgressBar) for callback in callbacks)
     if environment := slurm_environment():  # added to, not replacing, the configured plugins
         extra["plugins"] = [*instantiate(cfg.trainer.get("plugins") or [], _convert_="all"), *environment]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **extra, _convert_="all")

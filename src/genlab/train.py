@@ -21,6 +21,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     os.environ["GENLAB_RUN_ID"] = cfg.run_id  # DDP child processes reuse this run's id and dir
     overrides = list(HydraConfig.get().overrides.task)
     with RunRecorder(run_dir, cfg.run_id, cfg.task_name, overrides, enabled=global_rank() == 0) as run:
+        import torch
         from hydra.utils import instantiate
         from lightning.pytorch import seed_everything
 
@@ -34,6 +35,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if global_rank() == 0:
             print_config_tree(cfg, save_to=run_dir / "config_tree.log")
         seed_everything(cfg.seed, workers=True)
+        if cfg.float32_matmul_precision:
+            torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
         datamodule = instantiate(cfg.data, _convert_="all")
         model = instantiate_model(cfg.model)
         trainer = build_trainer(cfg, build_callbacks(cfg), build_loggers(cfg))

@@ -26,6 +26,12 @@ class ThrottledRichProgressBar(RichProgressBar):
             return True
         return False
 
+    def _get_train_description(self, current_epoch: int) -> str:
+        """Lightning's "Epoch 3/9", but "Epoch 3" for a run bounded by steps alone (it says "Epoch 3/-2")."""
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs >= 0:
+            return super()._get_train_description(current_epoch)
+        return f"{f'Epoch {current_epoch}':{len(self.validation_description)}}"
+
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         if self._due(batch_idx, self.total_train_batches):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)

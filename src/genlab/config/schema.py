@@ -44,6 +44,7 @@ class TrainConfig(CommonConfig):
     ckpt_path: Optional[str] = None
     resume: Optional[str] = None
     optimized_metric: Optional[str] = None
+    float32_matmul_precision: Optional[str] = None  # highest | high | medium; None: PyTorch's default
     trainer: Any = MISSING
     logger: Any = None
     callbacks: Any = None

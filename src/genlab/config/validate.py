@@ -42,6 +42,7 @@ GPU_ONLY_PRECISIONS = ("16", "16-mixed", "16-true")
 GPU_ACCELERATORS = ("gpu", "cuda")
 WANDB_MODES = ("offline", "online", "disabled")
 TOKENIZER_KINDS = ("char", "bpe")
+MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision's
 
 
 def require_positive(cfg: DictConfig, key: str) -> None:
@@ -194,6 +195,8 @@ def validate_config(cfg: DictConfig) -> None:
     check_model_sizes(cfg)
     if (tokenizer := OmegaConf.select(cfg, "data.tokenizer", default=None)) is not None:
         require_choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
+    if (precision := cfg.get("float32_matmul_precision")) is not None:
+        require_choice("float32_matmul_precision", precision, MATMUL_PRECISIONS)
     check_inception(cfg)
     check_loggers(cfg)
     check_gpu_only(cfg)

@@ -134,7 +134,7 @@ class LanguageModel(GenlabModule):
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
         """Norm clipping (`trainer.gradient_clip_val`) happens inside the fused AdamW step where it can
-        (genlab.models.fused_clipping: one pass over the gradients fewer), else as Lightning clips."""
+        (genlab.models.fused_clipping: one pass over the gradients fewer), else as GenlabModule clips."""
         if not clip_in_fused_step(self.trainer, optimizer, gradient_clip_val, gradient_clip_algorithm):
             super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 

@@ -158,9 +158,12 @@ class GPT(nn.Module):
         return self.lm_head(self.transformer.ln_f(x))  # (B, T, V)
 
     def decode(self, idx: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
-        """One generation step: idx (B, T) after the cached tokens (None: none) → logits (B, T, V), grown cache."""
+        """One generation step: idx (B, T) after the cached tokens (None: none) → logits (B, T, V), grown cache.
+
+        Runs `forward` eagerly even when the network is compiled (`model.compile=true`): the cache grows every
+        step, and compiled code would recompile for each new length."""
         cache = KVCache() if cache is None else cache
-        return self(idx, cache), cache
+        return self.forward(idx, cache), cache
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         """Parameter count; non_embedding leaves out the position table (the token table is also the lm_head)."""

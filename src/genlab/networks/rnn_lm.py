@@ -55,8 +55,8 @@ class RNNLM(nn.Module):
         return self.lm_head(self.projection(self.dropout(outputs))), state  # (B, T, V)
 
     def decode(self, idx: torch.Tensor, state: RNNState | None) -> tuple[torch.Tensor, RNNState]:
-        """One generation step: the hidden state is the cache."""
-        return self(idx, state)
+        """One generation step: the hidden state is the cache. Eager even in a compiled network (see GPT.decode)."""
+        return self.forward(idx, state)
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         """Parameter count; non_embedding leaves out the input embedding table unless it is also the tied head."""
