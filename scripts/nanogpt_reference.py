@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 
 from genlab.config.compose import compose_run
+from genlab.data.text import TokenWindows
 from genlab.models.build import instantiate_model
 from genlab.models.lr_schedules import warmup_cosine
 from val_estimate_noise import window_losses  # scripts/ is on sys.path when this script runs
@@ -31,8 +32,10 @@ class NanoGPTLoop:
     """One seed of nanoGPT's training loop over a composed genlab GPT experiment."""
 
     def __init__(self, cfg, datamodule, seed: int, eval_interval: int = 250, eval_batches: int = 20):
-        self.tokens = {split: datamodule.datasets[split].tokens for split in ("train", "val")}
         self.batch_size, self.block_size = datamodule.batch_size, datamodule.block_size
+        # a window at every start of each split (genlab's validation keeps only the non-overlapping ones)
+        self.windows = {split: TokenWindows(datamodule.datasets[split].tokens, self.block_size)
+                        for split in ("train", "val")}
         self.steps, self.clip = cfg.trainer.max_steps, cfg.trainer.gradient_clip_val
         self.eval_interval, self.eval_batches = eval_interval, eval_batches
         module = instantiate_model(cfg.model)
@@ -48,10 +51,8 @@ class NanoGPTLoop:
 
     def batch(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """nanoGPT's get_batch: batch_size windows at torch.randint starts from the global RNG."""
-        tokens = self.tokens[split]
-        starts = torch.randint(len(tokens) - self.block_size, (self.batch_size,)).numpy()
-        windows = torch.from_numpy(tokens[starts[:, None] + np.arange(self.block_size + 1)].astype(np.int64))
-        return windows[:, :-1], windows[:, 1:]
+        windows = self.windows[split]
+        return windows.__getitems__(torch.randint(len(windows), (self.batch_size,)).tolist())
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(self.network(inputs).flatten(0, 1), targets.flatten())
@@ -68,7 +69,7 @@ class NanoGPTLoop:
     def whole_val_split(self) -> float:
         """genlab's val/loss: mean next-token loss over every non-overlapping block_size window of the val split."""
         self.network.eval()
-        tokens, block = self.tokens["val"], self.block_size
+        tokens, block = self.windows["val"].tokens, self.block_size
         loss = window_losses(self.network, tokens, np.arange((len(tokens) - 1) // block) * block, block).mean()
         self.network.train()
         return float(loss)
@@ -77,7 +78,7 @@ class NanoGPTLoop:
         """Train for max_steps; nanoGPT's evals print as they happen. Returns the last eval and the step times."""
         inputs, targets = self.batch("train")
         step_seconds, last = [], {}
-        for step in range(self.steps + 1):  # nanoGPT evaluates at iter max_iters, then takes one more step and stops
+        for step in range(self.steps + 1):  # nanoGPT evaluates at iter max_iters too (and then takes a step nobody sees)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.peak_lr * self.lr_factor(step)
             if step % self.eval_interval == 0:
