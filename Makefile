@@ -27,9 +27,11 @@ train: install
 # tests/test_slurm.py and the browser checks of tests/test_compare.py must not skip.
 test: export GENLAB_REQUIRE_SLURM ?= $(if $(filter 0,$(shell id -u)),1,0)
 test: export GENLAB_REQUIRE_BROWSER ?= $(if $(filter 0,$(shell id -u)),1,0)
+# The services setup_test_services starts are stopped again after pytest (stop_test_services), pass or fail.
 test: install
 	bash scripts/setup_test_services.sh
-	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; $(BIN)/python -m pytest $(PYTEST_ARGS)
+	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; status=0; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; bash scripts/stop_test_services.sh; exit $$status
 
 test-slow: install
 	if [ -d "$(SHARED_DATA)" ]; then export GENLAB_DATA_DIR="$(SHARED_DATA)"; fi; $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -18,9 +18,13 @@ Targeted trials (`--targeted`) kill deterministically at the riskiest instants: 
 just after the rename of the N-th last.ckpt (`before-rename:N`, `after-rename:N`), or in a validation that follows a
 checkpoint-interval step (`in-validation`); `in-training:N` (used by the tests) kills as batch N of the first epoch
 starts.
+Storage faults (`--fault`): `first-save` kills the run inside its first write of last.ckpt, at a random point of it
+(a best checkpoint was written just before: the run resumes from it); `disk-full` (root) trains on a tmpfs sized at
+random between the first checkpoints and all of them, checks the one-line error, the `failed` status, the kept
+checkpoints and that no temp file is left, then gives the disk room and resumes.
 
-Usage: python scripts/fault_injection.py [--models dcgan gpt] [--trials 10] [--seed 0] [--output-dir DIR]
-       [--data-dir DIR] [--targeted] [--require-exact]        (exit status 1 if any trial fails)
+Usage: python scripts/fault_injection.py [--fault kill|first-save|disk-full] [--models dcgan gpt] [--trials 10]
+       [--seed 0] [--output-dir DIR] [--data-dir DIR] [--targeted] [--require-exact]   (exit 1 if any trial fails)
 """
 import argparse
 import csv
@@ -28,6 +32,7 @@ import math
 import os
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,82 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fault_processes import only_run_dir, run_to_end, start_run, subprocess_env, watch_run
+from fault_setups import MODELS, TARGETED_DRIVER, ModelSetup
 from genlab.callbacks.step_row import CHECKPOINT_KEY as STEP_ROW_KEY
-from genlab.checkpoints import read_checkpoint
+from genlab.checkpoints import read_checkpoint, resumed_checkpoint
 from genlab.errors import CheckpointError
 from genlab.runs.run_info import read_run_info
 
-QUIET = ("trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "callbacks.model_summary=null")
 TARGETED = ("before-rename:2", "after-rename:1", "in-validation")
+FAULTS = ("kill", "first-save", "disk-full")
 ENDED_BEFORE_KILL = "run ended by itself before the kill"
 RETRIES = 3  # a run faster than the references may end before its kill: retried with half the delay
-
-
-@dataclass(frozen=True)
-class ModelSetup:
-    """One model's run: its overrides, checkpoint interval, step-count column and compared metric columns."""
-
-    name: str
-    overrides: tuple[str, ...]
-    checkpoint_every: int
-    train_column: str  # one row per trained step
-    final_metric: str  # its last value: resumed vs reference, against the noise
-    compared: tuple[str, ...]  # `exact`: every value of these columns equals the same-seed reference's
-
-    def arguments(self, *extra: str) -> list[str]:
-        return [*self.overrides, *QUIET, f"callbacks.model_checkpoint.every_n_train_steps={self.checkpoint_every}",
-                "callbacks.model_checkpoint.every_n_epochs=null", *extra]
-
-
-MODELS = {
-    # 4 epochs x 15 batches = 60 steps (one step = one batch = one G and one D update), last.ckpt every 6 steps.
-    "dcgan": ModelSetup(
-        "dcgan", ("experiment=dcgan_digits", "trainer.max_epochs=4", "trainer.limit_train_batches=15",
-                  "trainer.limit_val_batches=2", "metrics.num_samples=200", "test=false"),
-        checkpoint_every=6, train_column="train/g_loss", final_metric="val/fid",
-        compared=("train/g_loss", "train/d_loss", "val/d_loss", "val/fid", "val/kid_mean")),
-    # 2 layers x 64 wide, 300 steps, validation (10 batches) every 100 steps, last.ckpt every 25 steps.
-    "gpt": ModelSetup(
-        "gpt", ("experiment=gpt_shakespeare_cpu", "model.n_layer=2", "model.n_head=2", "model.n_embd=64",
-                "trainer.max_steps=300", "model.lr_decay_steps=300", "model.warmup_steps=20",
-                "data.train_batches_per_epoch=100", "trainer.limit_val_batches=10", "model.sample_tokens=40"),
-        checkpoint_every=25, train_column="train/loss", final_metric="val/loss", compared=("train/loss", "val/loss")),
-}
-
-# Runs a targeted trial in place of `-m genlab.train`: the process SIGKILLs itself at GENLAB_FAULT_MOMENT.
-TARGETED_DRIVER = """
-import os, sys
-moment, _, nth = os.environ["GENLAB_FAULT_MOMENT"].partition(":")
-die = lambda *args: os.kill(os.getpid(), 9)
-if moment in ("in-validation", "in-training"):
-    from lightning.pytorch import Callback
-    import genlab.builders as builders
-    every, build_callbacks = int(os.environ["GENLAB_FAULT_EVERY"]), builders.build_callbacks
-    class KillInLoop(Callback):
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            if moment == "in-training" and trainer.current_epoch == 0 and batch_idx == int(nth):
-                die()
-        def on_validation_batch_start(self, trainer, *args):
-            if moment == "in-validation" and not trainer.sanity_checking and trainer.global_step % every == 0:
-                die()
-    builders.build_callbacks = lambda cfg: [*build_callbacks(cfg), KillInLoop()]
-else:
-    import genlab.checkpoints as checkpoints
-    import genlab.runs.atomic as atomic
-    write_atomic, written = atomic.write_atomic, []
-    def write_then_die(path, data):
-        written.extend([path] if path.name == "last.ckpt" else [])
-        target = path.name == "last.ckpt" and len(written) == int(nth)
-        if target and moment == "before-rename":
-            atomic.os.replace = die
-        write_atomic(path, data)
-        if target:
-            die()
-    checkpoints.write_atomic = write_then_die
-sys.argv = ["genlab-train", *sys.argv[1:]]
-from genlab.train import main
-main()
-"""
 
 
 @dataclass
@@ -224,24 +163,32 @@ def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, wor
     if process.returncode != -signal.SIGKILL or run_dir is None:
         trial.problems.append(f"{ENDED_BEFORE_KILL} (exit {process.returncode}); see {workdir}")
         return trial
+    return check_and_resume(setup, reference, trial, run_dir, env, workdir, require_exact)
+
+
+def check_and_resume(setup: ModelSetup, reference: Reference, trial: Trial, run_dir: Path, env: dict, workdir: Path,
+                     require_exact: bool = False) -> Trial:
+    """After the fault: checkpoints load, at most one interval lost; then `resume=` reaches the reference's end."""
+    env = {key: value for key, value in env.items() if not key.startswith("GENLAB_FAULT_")}
     run_id = read_run_info(run_dir).get("run_id")
     steps = logged_steps(run_dir, setup.train_column)
     trial.step_at_kill = steps[-1] + 1 if steps else 0
     trial.temp_files, problems = inspect_checkpoints(run_dir)
     trial.problems += problems
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        trial.problems.append("killed after the first checkpoint, yet no last.ckpt")
+    try:
+        resumed_from = resumed_checkpoint(run_dir)  # the one `resume=` continues from
+    except CheckpointError as error:
+        trial.problems.append(f"nothing to resume after the first checkpoint: {error}")
         return trial
-    checkpoint = read_checkpoint(last)
+    checkpoint = read_checkpoint(resumed_from)
     trial.checkpoint_step = int(checkpoint["global_step"])
     carried = checkpoint.get(STEP_ROW_KEY)
-    if carried and carried["step"] == trial.step_at_kill:  # killed between last.ckpt and its batch's row
+    if carried and carried["step"] == trial.step_at_kill:  # killed between the checkpoint and its batch's row
         trial.step_at_kill += 1
     trial.lost_steps = trial.step_at_kill - trial.checkpoint_step
     if not 0 <= trial.lost_steps <= setup.checkpoint_every:
-        trial.problems.append(f"lost {trial.lost_steps} steps (metrics.csv at {trial.step_at_kill}, last.ckpt at "
-                              f"{trial.checkpoint_step}); expected 0..{setup.checkpoint_every}")
+        trial.problems.append(f"lost {trial.lost_steps} steps (metrics.csv at {trial.step_at_kill}, {resumed_from.name} "
+                              f"at {trial.checkpoint_step}); expected 0..{setup.checkpoint_every}")
 
     resumed = run_to_end(setup.arguments(), env, workdir, resume=run_dir)
     if resumed.exit_code != 0:
@@ -258,7 +205,7 @@ def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, wor
         missing = sorted(set(range(reference.final_step)) - set(steps))
         trial.problems.append(f"metrics.csv train steps are not 0..{reference.final_step - 1} once each "
                               f"(missing {missing[:5]}, {len(steps) - len(set(steps))} repeated)")
-    if (step := checkpoint_step(last)) != reference.checkpoint_step:
+    if (step := checkpoint_step(run_dir / "checkpoints" / "last.ckpt")) != reference.checkpoint_step:
         trial.problems.append(f"last.ckpt at step {step}, the reference's at {reference.checkpoint_step}")
     if info.get("status") != "completed" or info.get("run_id") != run_id:
         trial.problems.append(f"run_info.json: status {info.get('status')}, run_id {info.get('run_id')} (was {run_id})")
@@ -269,10 +216,49 @@ def run_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, wor
     return trial
 
 
+def run_disk_full_trial(setup: ModelSetup, reference: Reference, name: str, env: dict, workdir: Path,
+                        disk_bytes: int, require_exact: bool = False) -> Trial:
+    """Train on a tmpfs of `disk_bytes` (root only) until the disk is full: one line naming the file, the run marked
+    failed, earlier checkpoints intact and no temp file left; then, given room, `resume=` reaches the reference's end."""
+    trial = Trial(setup.name, name, reference_metric=reference.final_metric, noise=reference.noise)
+    disk = workdir / "disk"
+    disk.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_bytes}", "tmpfs", str(disk)], check=True)
+    try:
+        env = {**env, "GENLAB_OUTPUT_DIR": str(disk / "outputs")}
+        started = time.monotonic()
+        process = start_run(setup.arguments(), env, workdir / "train.log")  # the log beside the disk, not on it
+        watch_run(process, disk / "outputs", started)
+        trial.kill_s = time.monotonic() - started
+        run_dir = only_run_dir(disk / "outputs")
+        last_line = (workdir / "train.log").read_text().strip().splitlines()[-1]
+        if process.returncode != 2 or run_dir is None or "no space left on the device to write" not in last_line:
+            trial.problems.append(f"{ENDED_BEFORE_KILL}: exit {process.returncode}, last line {last_line[:200]!r}")
+            return trial
+        if (status := read_run_info(run_dir).get("status")) != "failed":
+            trial.problems.append(f"run_info.json says {status} after the disk filled")
+        subprocess.run(["mount", "-o", "remount,size=1G", str(disk)], check=True)  # room again
+        trial = check_and_resume(setup, reference, trial, run_dir, env, workdir, require_exact)
+        if trial.temp_files:
+            trial.problems.append(f"{trial.temp_files} temp files left by the failed writes")
+        return trial
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def disk_size(reference_dir: Path, fraction: float) -> int:
+    """A disk holding the reference run's files but its checkpoints, and 1.3 to 2.9 of its largest checkpoint:
+    room for the first saves, never for the best, the last and a temp file at once."""
+    checkpoints = [path.stat().st_size for path in reference_dir.rglob("*.ckpt")]
+    others = sum(path.stat().st_size for path in reference_dir.rglob("*") if path.is_file() and path.suffix != ".ckpt")
+    return int(others + 256 * 1024 + max(checkpoints) * (1.3 + 1.6 * fraction))
+
+
 def run_fault_injection(models: list[str], trials: int, seed: int, output_dir: Path, data_dir: str | None = None,
                         targeted: tuple[str, ...] = (), require_exact: bool = False,
-                        setups: dict[str, ModelSetup] | None = None, log=print) -> list[Trial]:
-    """Reference runs, then `trials` kills at random moments and the `targeted` ones, for each model."""
+                        setups: dict[str, ModelSetup] | None = None, log=print, fault: str = "kill") -> list[Trial]:
+    """Reference runs, then for each model `trials` faults: kills at random moments (and the `targeted` ones), kills
+    at a random point of the first last.ckpt's write (`first-save`), or disks filled at random sizes (`disk-full`)."""
     cache_dir = Path(os.environ.get("GENLAB_CACHE_DIR") or output_dir / "cache")
     results = []
     for model in models:
@@ -281,17 +267,28 @@ def run_fault_injection(models: list[str], trials: int, seed: int, output_dir: P
         window = 0.9 * reference.kill_window_s
         log(f"{model}: final step {reference.final_step}, {setup.final_metric} {reference.final_metric:.6g}, "
             f"next seed's differs by {reference.noise:.3g}; kills 0..{window:.1f} s after the first last.ckpt")
-        plan = [(f"{index:02d}", rng.uniform(0.0, window), None) for index in range(trials)]
+        if fault == "first-save":
+            plan = [(name, None, name) for name in (f"first-save:{rng.random():.3f}" for _ in range(trials))]
+        elif fault == "disk-full":
+            plan = [(f"disk-full:{rng.random():.3f}", None, None) for _ in range(trials)]
+        else:
+            plan = [(f"{index:02d}", rng.uniform(0.0, window), None) for index in range(trials)]
         for name, delay, moment in [*plan, *((moment, None, moment) for moment in targeted)]:
             for attempt in range(RETRIES + 1):
                 label = name if attempt == 0 else f"{name} (retry {attempt})"
                 out = workdir / f"trial_{label.replace(':', '_').replace(' ', '_').strip('()')}"
-                trial = run_trial(setup, reference, label, subprocess_env(out, cache_dir, data_dir), out, delay,
-                                  moment, require_exact)
+                env = subprocess_env(out, cache_dir, data_dir)
+                if fault == "disk-full":
+                    fraction = float(name.partition(":")[2]) / 2 ** attempt  # a run that fit: a smaller disk
+                    size = disk_size(workdir / "reference_0_seed12345", fraction)
+                    trial = run_disk_full_trial(setup, reference, f"{label} {size / 2 ** 20:.1f}MB", env, out, size,
+                                                require_exact)
+                else:
+                    trial = run_trial(setup, reference, label, env, out, delay, moment, require_exact)
                 log(format_row(trial))
-                if delay is None or not any(ENDED_BEFORE_KILL in problem for problem in trial.problems):
+                if not any(ENDED_BEFORE_KILL in problem for problem in trial.problems) or moment is not None:
                     break
-                delay /= 2
+                delay = None if delay is None else delay / 2
             results.append(trial)
     return results
 
@@ -320,7 +317,11 @@ def format_table(trials: list[Trial]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--fault", choices=FAULTS, default="kill",
+                        help="kill: SIGKILL at random moments; first-save: kill inside the first save of last.ckpt; "
+                             "disk-full: a small tmpfs fills up (root only)")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=None,
+                        help="default: dcgan and gpt; dcgan_epochs for first-save (a best checkpoint comes first)")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill times (the runs use genlab's seed)")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: a new temp dir (kept)")
@@ -328,11 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targeted", action="store_true", help=f"add the trials {', '.join(TARGETED)}")
     parser.add_argument("--require-exact", action="store_true", help="fail trials whose values are not exact")
     args = parser.parse_args(argv)
+    if args.fault == "disk-full" and os.geteuid() != 0:
+        parser.error("--fault disk-full mounts a tmpfs: run it as root")
+    models = args.models or (["dcgan_epochs"] if args.fault == "first-save" else ["dcgan", "gpt"])
     output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="genlab-fault-"))
     started = time.monotonic()
-    trials = run_fault_injection(args.models, args.trials, args.seed, output_dir, args.data_dir,
+    trials = run_fault_injection(models, args.trials, args.seed, output_dir, args.data_dir,
                                  TARGETED if args.targeted else (), args.require_exact,
-                                 log=lambda line: print(line, flush=True))
+                                 log=lambda line: print(line, flush=True), fault=args.fault)
     print(f"\n{format_table(trials)}\nwall time {time.monotonic() - started:.0f} s; runs under {output_dir}")
     return 0 if all(trial.ok for trial in trials) else 1
 

@@ -5,9 +5,19 @@ command -v git >/dev/null || { echo "setup_test_services: git is required for ru
 
 # SLURM for tests/test_slurm.py: as root, start the local cluster when it is not up. If it can't start, only those
 # tests are affected: they skip, or fail with the reason under GENLAB_REQUIRE_SLURM=1 (`make test` as root).
+# What it starts is written to $STATE/started-by-tests, for scripts/stop_test_services.sh after the tests.
 if [[ $(id -u) == 0 ]]; then
-  bash "$(dirname "$0")/start_slurm.sh" -q \
-    || echo "setup_test_services: the local SLURM cluster did not start; tests/test_slurm.py will say why" >&2
+  STATE=${SLURM_LOCAL_DIR:-/tmp/genlab-slurm}
+  slurm_was_up=false; munge_was_up=false
+  sinfo -h >/dev/null 2>&1 && slurm_was_up=true
+  pgrep -x munged >/dev/null && munge_was_up=true
+  if bash "$(dirname "$0")/start_slurm.sh" -q; then
+    if ! $slurm_was_up; then
+      { echo slurm; $munge_was_up || echo munged; } > "$STATE/started-by-tests"
+    fi
+  else
+    echo "setup_test_services: the local SLURM cluster did not start; tests/test_slurm.py will say why" >&2
+  fi
 fi
 
 # Chromium for genlab-compare's browser tests.

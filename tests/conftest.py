@@ -15,6 +15,28 @@ FAST = ["trainer.max_epochs=2", "trainer.limit_train_batches=4", "trainer.limit_
         "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "metrics.num_samples=200"]
 
 
+NOT_WATCHED = {".git", ".venv", "__pycache__", ".pytest_cache"}  # written by git, pip and Python, not by genlab
+
+
+def repo_files() -> set[str]:
+    """Every file of the checkout (relative paths), outside NOT_WATCHED."""
+    files = set()
+    for directory, subdirs, names in os.walk(REPO):
+        subdirs[:] = [name for name in subdirs if name not in NOT_WATCHED and not name.endswith(".egg-info")]
+        files.update(os.path.relpath(os.path.join(directory, name), REPO) for name in names)
+    return files
+
+
+@pytest.fixture(autouse=True)
+def writes_only_in_tmp_dirs():
+    """Fails a test that wrote a file into the checkout (e.g. a run into the user's own outputs/): tests write only
+    under their tmp dirs."""
+    before = repo_files()
+    yield
+    written = sorted(repo_files() - before)
+    assert not written, f"the test wrote into the checkout {REPO}: {written[:5]}"
+
+
 @dataclass
 class CliResult:
     exit_code: int

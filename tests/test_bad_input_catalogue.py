@@ -22,6 +22,10 @@ SMALL_TEXT_RUN = ["data=text", "data.block_size=16", "data.batch_size=4", "data.
                   "trainer.max_steps=2", "trainer.max_epochs=-1", "model.sample_tokens=4", "test=false",
                   "callbacks.rich_progress_bar=null"]
 ON_CPU = "on CPU use trainer.precision=32-true or bf16-mixed and trainer=default, cpu or ddp_cpu"
+TRAIN_KEYS = ("callbacks, ckpt_path, data, float32_matmul_precision, logger, metrics, model, optimized_metric, paths, "
+              "resume, run_id, seed, tags, task_name, test, train, trainer")
+SAMPLE_KEYS = ("ckpt_path, class_label, data, max_new_tokens, metrics, model, num_samples, paths, prompt, run_id, seed, "
+               "task_name, temperature, top_k, top_p")
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -98,10 +102,67 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("sample", [f"ckpt_path={tmp}/any.ckpt", "num_samples=-2"], "num_samples must be a positive number, got -2"),
         ("train", ["metrics.feature_net=inception", f"metrics.inception_weights={tmp}/pt_inception.pth"],
          f"metrics.inception_weights={tmp}/pt_inception.pth: file not found (download pt_inception-2015-12-05 there)"),
+        ("train", ["model.lr=nan"], "model.lr must be a positive number, got nan"),
+        ("train", ["model.lr=inf"], "model.lr must be a positive number, got inf"),
+        ("train", ["trainer.max_epochs=-1"], ("trainer.max_epochs=-1 with trainer.max_steps=-1 trains forever: set "
+                                              "trainer.max_steps, trainer.max_epochs >= 1 or trainer.max_time")),
+        ("train", ["trainer.max_steps=0"],
+         "trainer.max_steps must be a positive number of steps, or -1 for no step limit, got 0"),
+        ("train", ["trainer.max_epochs=0"],
+         "trainer.max_epochs must be a positive number of epochs, or -1 for no epoch limit, got 0"),
+        ("train", ["callbacks.model_checkpoint.every_n_train_steps=5"],
+         ("callbacks.model_checkpoint.every_n_train_steps=5 and every_n_epochs=1 exclude each other: add "
+          "callbacks.model_checkpoint.every_n_epochs=null to keep every_n_train_steps")),
+        ("train", ["model=gpt", "data=digits"], ("model.block_size needs data.block_size, which data=digits does not "
+                                                "set: choose data that sets it, or set model.block_size yourself")),
+        ("train", ["foo=1"], f"unknown config key 'foo'; top-level keys are: {TRAIN_KEYS}"),
+        ("train", ["+foo=1"], f"unknown config key 'foo'; top-level keys are: {TRAIN_KEYS}"),
+        ("train", ["sed=3"], f"unknown config key 'sed'; top-level keys are: {TRAIN_KEYS}; did you mean seed?"),
+        ("sample", [f"ckpt_path={tmp}/any.ckpt", "num_sample=3"],
+         f"unknown config key 'num_sample'; top-level keys are: {SAMPLE_KEYS}; did you mean num_samples?"),
+        ("train", ["task_name=../../../x"],
+         "task_name='../../../x' must be a plain name (no '/', '\\' or '..'): it names a directory under paths.output_dir"),
+        ("train", ["run_id=../../x"],
+         "run_id='../../x' must be a plain name (no '/', '\\' or '..'): it names a directory under paths.output_dir"),
+        ("train", ["-m", "task_name=a/b"],
+         "task_name='a/b' must be a plain name (no '/', '\\' or '..'): it names a directory under paths.output_dir"),
+        ("eval", [f"ckpt_path={tmp}/any.ckpt", "run_id=.."],
+         "run_id='..' must be a plain name (no '/', '\\' or '..'): it names a directory under paths.output_dir"),
         ("train", [f"paths.output_dir={regular_file}/outputs"],
-         (f"cannot create or write {regular_file}/outputs/dcgan_digits/runs/{ANY}: Not a directory; "
+         (f"cannot create or write {regular_file}/outputs/dcgan_digits/runs: Not a directory; "
           "set paths.output_dir (or the path named) to a directory genlab can write")),
     ]
+
+
+# caught before anything is built, but after importing the class a group builds (its signature is the schema)
+SIGNATURE_CASES = [
+    (["trainer.max_epochs=abc"], "trainer.max_epochs must be an integer or null, got 'abc'"),
+    (["data.batch_size=1.5"], "data.batch_size must be an integer, got 1.5"),
+    (["trainer.precision=bf16-mix"],
+     ("trainer.precision must be one of 64, 32, 16, transformer-engine, transformer-engine-float16, 16-true, "
+      "16-mixed, bf16-true, bf16-mixed, 32-true, 64-true, bf16 or null, got 'bf16-mix'")),
+    (["trainer.foo=1"], "unknown config key 'trainer.foo': Trainer has no parameter foo"),
+    (["+trainer.foo=1"], "unknown config key 'trainer.foo': Trainer has no parameter foo"),
+    (["trainer.benchmarc=true"],
+     "unknown config key 'trainer.benchmarc': Trainer has no parameter benchmarc; did you mean benchmark?"),
+    (["trainer.benchmark=true"], "unknown config key 'trainer.benchmark' (add it with +trainer.benchmark=...)"),
+    (["+model.foo=3"], "unknown config key 'model.foo': DCGAN has no parameter foo"),
+    (["metrics.foo=1"], "unknown config key 'metrics.foo': metrics has no key foo"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), SIGNATURE_CASES, ids=[" ".join(a) for a, _ in SIGNATURE_CASES])
+def test_a_key_its_class_does_not_take_or_a_value_of_the_wrong_type_is_one_line(run_cli, outputs, args, message):
+    before = files_of(outputs)
+    result = run_cli("train", *args)
+    assert result.exit_code == 2
+    assert_one_line(result.stderr, "train", message, only_line=True)
+    assert files_of(outputs) == before
+
+
+def test_suggested_additions_work(run_cli, output_dir):
+    result = run_cli("train", "+trainer.benchmark=false", "debug=fdr", "metrics=none")
+    assert result.exit_code == 0, result.stderr
 
 
 GPU_CASES = [  # these ask torch whether CUDA is there, but never import Lightning

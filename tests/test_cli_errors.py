@@ -37,7 +37,7 @@ def test_resume_of_a_run_without_checkpoints_names_the_run_and_never_starts_from
     before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
     result = run_cli("train", f"resume={run_dir}", "ckpt_path=last")
     assert result.exit_code == 2
-    assert f"resume={run_dir}: no checkpoints/last.ckpt to resume from" in result.stderr
+    assert f"resume={run_dir}: no checkpoint in {run_dir}/checkpoints to resume from" in result.stderr
     assert not (run_dir / "checkpoints").exists()
     assert {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()} == before  # run_info.json too
 

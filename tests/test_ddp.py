@@ -8,7 +8,7 @@ from genlab.runs.multirun_summary import read_summary
 
 FEW = ["trainer.max_epochs=1", "trainer.limit_train_batches=4", "trainer.limit_val_batches=2",
        "trainer.limit_test_batches=2", "metrics.num_samples=300", "metrics.at_start=false",
-       "callbacks.rich_progress_bar=null", "callbacks.model_checkpoint.monitor=null"]
+       "callbacks.model_checkpoint.monitor=null"]
 
 
 def test_fid_kid_is_from_two_ranks_equal_one_process_on_the_same_checkpoint(output_dir):
@@ -38,7 +38,7 @@ def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once
     data = ["data=text", f"data.path={text_file}", "data.block_size=32", "data.batch_size=4"]  # 19 val windows: odd
     result = run_subprocess("train", "trainer=ddp_cpu", *data, "model=gpt", "model.n_layer=1", "model.n_head=2",
                             "model.n_embd=16", "trainer.max_steps=4", "trainer.max_epochs=-1",
-                            "data.train_batches_per_epoch=4", "test=false", "callbacks.rich_progress_bar=null",
+                            "data.train_batches_per_epoch=4", "test=false",
                             env={"GENLAB_OUTPUT_DIR": str(output_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (output_dir / "gpt_text" / "runs").iterdir()
@@ -55,7 +55,7 @@ def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once
 def test_ddp_jobs_of_a_multirun_keep_their_ranks_in_one_run_dir_with_one_logger_run_and_one_row(output_dir):
     result = run_subprocess("train", "-m", "trainer=ddp_cpu", "model.lr=1e-4,2e-4",
                             "trainer.max_steps=4", "trainer.limit_val_batches=1", "test=false", "logger=tensorboard",
-                            "metrics.feature_net=null", "callbacks.rich_progress_bar=null",
+                            "metrics.feature_net=null",
                             env={"GENLAB_OUTPUT_DIR": str(output_dir)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert [p.name for p in output_dir.iterdir()] == ["dcgan_digits"]  # no stray sweep or run dirs of rank 1

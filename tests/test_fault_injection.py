@@ -1,6 +1,7 @@
 """Crash safety under kill -9: a run SIGKILLed at any moment after its first checkpoint resumes to the uninterrupted
 run's final step, loses at most one checkpoint interval, never leaves a corrupt checkpoint, and ends with metrics
 within run-to-run noise (scripts/fault_injection.py does the killing and the checks)."""
+import os
 import sys
 from dataclasses import replace
 
@@ -20,17 +21,43 @@ TINY_DCGAN = replace(
 )
 
 
-def tiny_dcgan_trial(output_dir, tmp_path, **kill):
+# the same run saving as the default callbacks do: best-*.ckpt (by val/d_loss), then last.ckpt, after each epoch
+TINY_DCGAN_EPOCHS = replace(TINY_DCGAN, checkpoint_every=12, epoch_checkpoints=True,
+                            overrides=(*TINY_DCGAN.overrides, "optimized_metric=val/d_loss"))
+
+
+def tiny_dcgan_trial(output_dir, tmp_path, setup=TINY_DCGAN, **kill):
     """One tiny DCGAN trial against one same-seed reference (no noise allowance: only exact values pass)."""
     workdir = tmp_path / "fault"
 
     def env_for(out):
         return fault_injection.subprocess_env(out, output_dir / "cache", data_dir=None)
 
-    reference = fault_injection.reference_runs(TINY_DCGAN, env_for, workdir, log=lambda line: None, count=1)
-    trial = fault_injection.run_trial(TINY_DCGAN, reference, "00", env_for(workdir / "trial"), workdir / "trial",
-                                      **kill)
+    reference = fault_injection.reference_runs(setup, env_for, workdir, log=lambda line: None, count=1)
+    trial = fault_injection.run_trial(setup, reference, "00", env_for(workdir / "trial"), workdir / "trial", **kill)
     return trial, fault_injection.format_row(trial)
+
+
+def test_a_kill_inside_the_first_save_of_last_ckpt_resumes_from_the_best_checkpoint_written_before_it(
+        output_dir, tmp_path):
+    trial, row = tiny_dcgan_trial(output_dir, tmp_path, TINY_DCGAN_EPOCHS, targeted="first-save:0.5")
+    assert trial.ok and trial.exact, row
+    assert trial.temp_files == 1 and trial.checkpoint_step == 12 and trial.final_step == 24, row  # epoch 0's best
+
+
+@pytest.mark.slow
+def test_ten_kills_inside_the_first_save_of_last_ckpt_all_resume(output_dir, tmp_path):
+    trials = fault_injection.run_fault_injection(["dcgan_epochs"], 10, seed=0, output_dir=tmp_path / "fault",
+                                                 fault="first-save")
+    assert len(trials) == 10 and all(trial.ok for trial in trials), fault_injection.format_table(trials)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_ten_runs_whose_disk_fills_up_fail_in_one_line_and_all_resume(output_dir, tmp_path):
+    trials = fault_injection.run_fault_injection(["dcgan"], 10, seed=0, output_dir=tmp_path / "fault",
+                                                 fault="disk-full")
+    assert len(trials) == 10 and all(trial.ok for trial in trials), fault_injection.format_table(trials)
 
 
 def test_dcgan_sigkilled_mid_epoch_resumes_to_the_uninterrupted_runs_final_step_and_exact_values(output_dir, tmp_path):

@@ -216,13 +216,15 @@ def test_a_resumed_run_goes_on_in_the_same_wandb_run_keeping_its_name(run_cli, o
     assert f"upload with: wandb sync {second}" in resumed.stderr
 
 
-def test_text_samples_become_a_tensorboard_text_and_a_wandb_table(tmp_path, offline_wandb, capsys):
+def test_text_samples_become_a_tensorboard_text_and_a_wandb_table(tmp_path, offline_wandb, capsys, monkeypatch):
+    from hydra.core.hydra_config import HydraConfig
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from genlab.loggers.media import log_text
     from genlab.loggers.tensorboard_run import TensorBoardRun
     from genlab.loggers.wandb_run import WandbRun
 
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # outside a Hydra app, whatever ran in-process before
     tensorboard = TensorBoardRun(save_dir=str(tmp_path / "tensorboard"))
     wandb = WandbRun(save_dir=str(tmp_path), project="gpt_shakespeare", id="textrun1")
     log_text([tensorboard, wandb], "samples", ["ROMEO:\nO", "JULIET:\nAy"], step=5)

@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from genlab.callbacks.batch_hooks import skip_inherited_batch_hooks
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
+from genlab.callbacks.final_validation import FinalValidation
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.callbacks.rng_state import RNGState
 from genlab.callbacks.step_row import StepRowInCheckpoint
@@ -43,13 +44,14 @@ def sample_quality(cfg: DictConfig) -> list[Callback]:
 
 
 def build_callbacks(cfg: DictConfig) -> list[Callback]:
-    """Configured callbacks, sample-quality metrics, and the always-on checkpoint metadata, RNG state, step row and
-    interrupt."""
+    """Configured callbacks, sample-quality metrics, and the always-on final validation, checkpoint metadata, RNG
+    state, step row and interrupt."""
     run_dir = Path(cfg.paths.run_dir)
     return [
         *instantiate_group(cfg.get("callbacks")),
         *sample_quality(cfg),
         *([CompileNetworks()] if cfg.model.get("compile") else []),
+        FinalValidation(),
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
         RNGState(),
         StepRowInCheckpoint(),
@@ -110,7 +112,8 @@ def finish_loggers(loggers: list[Logger]) -> None:
 
 
 def fit(trainer: Trainer, model, datamodule, ckpt_path: str | None) -> None:
-    """trainer.fit, turning a handled SIGINT/SIGTERM into RunInterrupted (Lightning exits 0 on SIGTERM)."""
+    """trainer.fit, turning a handled SIGINT/SIGTERM into RunInterrupted (Lightning exits 0 on SIGTERM, and 1 on the
+    KeyboardInterrupt of a second Ctrl+C)."""
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     interrupt = next(cb for cb in trainer.callbacks if isinstance(cb, GracefulInterrupt))
@@ -118,6 +121,9 @@ def fit(trainer: Trainer, model, datamodule, ckpt_path: str | None) -> None:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
         interrupt.received = interrupt.received or 15
+    except SystemExit:
+        if not interrupt.forced:
+            raise
     interrupt.raise_if_interrupted()
 
 

@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf
 
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, state_dict_mismatch
 from genlab.runs.atomic import write_atomic
 
 
@@ -36,7 +36,7 @@ def read_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
-        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        unsafe = re.search(r"(?:Unsupported global: |unsupported )GLOBAL (\S+)", str(error))
         detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(error))
         reason = f"it would import {unsafe.group(1)}" if unsafe else (detail.group(1) if detail else "unsafe pickle")
         raise CheckpointError(f"refusing to load {path}: {reason}; genlab loads only tensors and plain data") from None
@@ -47,7 +47,7 @@ def read_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
 def genlab_metadata(checkpoint: dict, path) -> dict:
     """The `genlab` block every genlab checkpoint carries (config, data description, version, run_id)."""
     meta = checkpoint.get("genlab") if isinstance(checkpoint, dict) else None
-    if not meta or "config" not in meta:
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{path} is not a genlab checkpoint (no 'genlab' metadata in it)")
     return meta
 
@@ -67,59 +67,77 @@ def build_module(model_config, checkpoint: dict, path):
     try:
         module.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
-        raise CheckpointError(
-            f"{path} does not fit model {model_config.get('_target_')}: {str(error).splitlines()[0]}"
-        ) from None
+        raise CheckpointError(f"{path} does not fit model {model_config.get('_target_')}: "
+                              f"{state_dict_mismatch(error)}") from None
     module.data_description = checkpoint.get("genlab", {}).get("data", {})  # e.g. the LM's tokenizer
     return module.eval()
+
+
+def check_stored_config(config: dict, path) -> None:
+    """A checkpoint's stored groups build only trusted classes that still take the stored keys (one line if not)."""
+    from genlab.config.stored import STORED_GROUPS, check_stored_targets
+    from genlab.config.trusted_targets import check_trusted_config
+
+    for group in STORED_GROUPS:
+        check_trusted_config(config.get(group), group, path)
+    if isinstance(config.get("model"), dict):
+        check_stored_targets(config["model"], "model", path)
 
 
 def load_module(path, map_location="cpu"):
     """A trained module from a checkpoint alone, with `.genlab_config` and `.data_description` attached."""
     checkpoint = read_checkpoint(path, map_location=map_location)
     meta = genlab_metadata(checkpoint, path)
+    check_stored_config(meta["config"], path)
     module = build_module(OmegaConf.create(meta["config"]["model"]), checkpoint, path)
     module.genlab_config = meta["config"]
     return module
 
 
 def check_resumable(cfg) -> Path | None:
-    """Before `resume=<run_dir>` touches the run: its checkpoint exists, loads safely and (language models) was
-    trained on the vocabulary this config's data gives. Returns the checkpoint the run resumes from."""
-    resume, path = cfg.resume, resume_checkpoint(cfg)
-    if path is None:  # a job of a resumed sweep that had not reached a checkpoint: it starts afresh
-        return None
-    path = Path(path)
-    stored = (read_checkpoint(path, mmap=True).get("genlab") or {}).get("data") or {}
-    if "tokenizer" in stored:
-        from hydra.utils import instantiate
+    """Before `resume=<run_dir>` touches the run: the checkpoint it continues from loads safely and builds only
+    trusted classes. Returns that checkpoint (None: a resumed sweep's job that never saved one starts afresh)."""
+    path = resume_checkpoint(cfg)
+    if path is not None:
+        check_stored_config(genlab_metadata(read_checkpoint(path, mmap=True), path)["config"], path)
+    return None if path is None else Path(path)
 
-        datamodule = instantiate(cfg.data, _convert_="all")
-        datamodule.setup("fit")  # the tokenizer and tokens are cached: the run itself reuses them
+
+def check_resume_fits(cfg, datamodule, model, path: Path) -> None:
+    """The resumed checkpoint was trained on the vocabulary this config's (set up) data gives (language models) and
+    fits the model this config builds; checked before the run's files are touched: a refused resume leaves them."""
+    checkpoint = read_checkpoint(path, mmap=True)
+    stored = checkpoint["genlab"].get("data") or {}
+    if "tokenizer" in stored:
         tokenizer = getattr(datamodule, "tokenizer", None)
         if tokenizer is None or tokenizer.describe() != stored["tokenizer"]:
-            found = f"{tokenizer.vocab_size}-token {tokenizer.kind}" if tokenizer else "no"
+            found = f"a {tokenizer.vocab_size}-token {tokenizer.kind} vocabulary" if tokenizer else "no vocabulary"
             raise CheckpointError(
-                f"resume={resume}: this config's data gives a {found} vocabulary, but {path} was trained on a "
+                f"resume={cfg.resume}: this config's data gives {found}, but {path} was trained on a "
                 f"{stored['tokenizer']['vocab_size']}-token {stored['tokenizer']['kind']} vocabulary; resume with the "
-                f"run's own data settings (its overrides are in {Path(resume) / 'run_info.json'})"
+                f"run's own data settings (its overrides are in {Path(cfg.resume) / 'run_info.json'})"
             )
-    return path
+    if hasattr(model, "configure_for_data"):  # a network sized by the data is built when the trainer sets it up
+        model.configure_for_data(datamodule)
+    model.load_state_dict(checkpoint["state_dict"])  # torch's error names each key that differs; fit loads it again
 
 
 def resume_checkpoint(cfg) -> str | None:
-    """`ckpt_path=last` (or `resume=` alone) → the resumed run's newest last.ckpt; other values pass through."""
+    """`ckpt_path=last` (or `resume=` alone) → the resumed run's checkpoint (see resumed_checkpoint); other values pass
+    through."""
     from genlab.runs.sweep_resume import resumed_run_dir
 
     ckpt_path, run_dir = cfg.get("ckpt_path"), resumed_run_dir(cfg)
     if run_dir is not None and ckpt_path in (None, "last"):
-        return str(find_last_checkpoint(run_dir))
+        return str(resumed_checkpoint(run_dir))
     return ckpt_path
 
 
-def find_last_checkpoint(run_dir) -> Path:
-    """The newest `last*.ckpt` of a run dir; one-line error when the run has none."""
-    candidates = sorted(Path(run_dir, "checkpoints").glob("last*.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise CheckpointError(f"resume={run_dir}: no checkpoints/last.ckpt to resume from")
-    return candidates[-1]
+def resumed_checkpoint(run_dir) -> Path:
+    """The run's newest last.ckpt; when a kill during the first save of last.ckpt left none, its newest other
+    (best or step) checkpoint. One-line error when the run has no checkpoint at all."""
+    checkpoints = sorted(Path(run_dir, "checkpoints").glob("*.ckpt"), key=lambda path: path.stat().st_mtime)
+    last = [path for path in checkpoints if path.name.startswith("last")]
+    if not checkpoints:
+        raise CheckpointError(f"resume={run_dir}: no checkpoint in {Path(run_dir, 'checkpoints')} to resume from")
+    return (last or checkpoints)[-1]

@@ -24,3 +24,13 @@ def fraction(key: str, value, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not (0 < value < 1 if low_open else 0 <= value < 1):
         raise ConfigError(f"{key} must be a number in {interval}, got {value!r}")
     return float(value)
+
+
+def path_name(key: str, value) -> str:
+    """`value` when it can name one directory (no path separators, not '.' or '..'), else ConfigError naming `key`:
+    task_name and run_id become directory names under paths.output_dir, and must not lead out of it."""
+    text = str(value)
+    if not text or text in (".", "..") or any(char in text for char in "/\\\0"):
+        raise ConfigError(f"{key}={text!r} must be a plain name (no '/', '\\' or '..'): it names a directory under "
+                          "paths.output_dir")
+    return text

@@ -1,5 +1,4 @@
 """genlab-sample: draw samples from a checkpoint: images into `samples.npz` + `grid.png`, text into `samples.txt`."""
-import io
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +7,8 @@ from omegaconf import DictConfig
 from genlab.cli.app import run_app
 from genlab.config.validate import validate_config
 from genlab.errors import CheckpointError, ConfigError
+
+GRID_IMAGES = 64  # grid.png tiles the first samples only, however many were drawn
 
 
 def sample(cfg: DictConfig) -> Path:
@@ -53,16 +54,25 @@ def write_texts(model, cfg: DictConfig, run_dir: Path) -> Path:
 
 
 def write_images(model, config: DictConfig, cfg: DictConfig, run_dir: Path) -> None:
-    """`num_samples` (default 64) images into `samples.npz` and `grid.png`; VAEs add reconstruction grids."""
+    """`num_samples` (default 64) images into `samples.npz` chunk by chunk (bounded memory), the first 64 into
+    `grid.png`; VAEs add reconstruction grids."""
     from genlab.images import make_grid, save_png
-    from genlab.runs.atomic import write_atomic
+    from genlab.npz_writer import NpzArrayWriter
 
-    images = model.sample(cfg.num_samples or 64, seed=cfg.seed, class_label=cfg.class_label)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, images=images)
-    write_atomic(run_dir / "samples.npz", buffer.getvalue())
-    save_png(make_grid(images), run_dir / "grid.png")
-    print(f"wrote {len(images)} samples to {run_dir / 'samples.npz'} and {run_dir / 'grid.png'}")
+    num_samples = cfg.num_samples or 64
+    if hasattr(model, "sample_chunks"):
+        chunks = model.sample_chunks(num_samples, seed=cfg.seed, class_label=cfg.class_label)
+    else:  # a user's generator with only `sample`
+        chunks = [model.sample(num_samples, seed=cfg.seed, class_label=cfg.class_label)]
+    grid_images = []
+    with NpzArrayWriter(run_dir / "samples.npz", "images", num_samples) as samples_npz:
+        for chunk in chunks:
+            samples_npz.append(chunk)
+            missing = GRID_IMAGES - sum(map(len, grid_images))
+            if missing > 0:
+                grid_images.append(chunk[:missing].copy())  # a copy, so the chunk itself can be freed
+    save_png(make_grid(np.concatenate(grid_images)), run_dir / "grid.png")
+    print(f"wrote {num_samples} samples to {run_dir / 'samples.npz'} and {run_dir / 'grid.png'}")
     if hasattr(model, "reconstruct"):
         for path in write_autoencoder_grids(model, config.data, run_dir):
             print(f"wrote {path}")

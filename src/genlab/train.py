@@ -1,4 +1,5 @@
 """genlab-train: fit (and test) one run. Heavy imports live inside `train` so --help stays instant."""
+import contextlib
 import os
 from pathlib import Path
 
@@ -9,38 +10,51 @@ from genlab.cli.app import run_app
 from genlab.config.validate import validate_config
 from genlab.runs.rank import global_rank
 from genlab.runs.run_info import RunRecorder
+from genlab.runs.run_lock import hold_run_dir, release_run_dir
 from genlab.runs.sweep_resume import completed_job_metrics
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit (and test) one run; return its final metrics (sweepers read `optimized_metric`)."""
+    """Fit (and test) one run, holding its run dir for the run's life; return its final metrics (sweepers read
+    `optimized_metric`)."""
     if (metrics := completed_job_metrics(cfg)) is not None:
         return metrics  # a resumed sweep's job that already completed: its run stays as it is
     validate_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
+    hold_run_dir(run_dir)
+    try:
+        return fit_and_test(cfg, run_dir)
+    finally:
+        release_run_dir(run_dir)
+
+
+def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
+    """Build data and model and check them (data errors come before the config tree), then fit and test. A fresh run
+    is recorded from its start (an error while building marks it failed); a resumed run only once its checkpoint is
+    known to fit, so a refused resume leaves the run as it was."""
+    import torch
+    from lightning.pytorch import seed_everything
+
+    from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
+    from genlab.builders import fit, scalar_metrics
+    from genlab.cli.config_tree import print_config_tree
+    from genlab.runs.ddp_ranks import job_process_group
+
+    seed_everything(cfg.seed, workers=True)
+    if cfg.float32_matmul_precision:
+        torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
     os.environ["GENLAB_RUN_ID"] = cfg.run_id  # DDP child processes reuse this run's id and dir
     overrides = list(HydraConfig.get().overrides.task)
-    with RunRecorder(run_dir, cfg.run_id, cfg.task_name, overrides, enabled=global_rank() == 0) as run:
-        import torch
-        from hydra.utils import instantiate
-        from lightning.pytorch import seed_everything
-
-        from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
-        from genlab.builders import fit, scalar_metrics
-        from genlab.checkpoints import resume_checkpoint
-        from genlab.cli.config_tree import print_config_tree
-        from genlab.models.build import instantiate_model
-        from genlab.runs.ddp_ranks import job_process_group
-
+    run = RunRecorder(run_dir, cfg.run_id, cfg.task_name, overrides, enabled=global_rank() == 0)
+    with contextlib.ExitStack() as recording:
+        if not cfg.get("resume"):
+            recording.enter_context(run)
+        datamodule, model, ckpt_path = build_checked(cfg)
+        if cfg.get("resume"):
+            recording.enter_context(run)
         if global_rank() == 0:
             print_config_tree(cfg, save_to=run_dir / "config_tree.log")
-        seed_everything(cfg.seed, workers=True)
-        if cfg.float32_matmul_precision:
-            torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
-        datamodule = instantiate(cfg.data, _convert_="all")
-        model = instantiate_model(cfg.model)
         trainer = build_trainer(cfg, build_callbacks(cfg), build_loggers(cfg))
-        ckpt_path = resume_checkpoint(cfg)
         with job_process_group():
             try:
                 if cfg.train:
@@ -53,7 +67,30 @@ def train(cfg: DictConfig) -> dict[str, float]:
             finally:
                 finish_loggers(trainer.loggers)
         run.update(final_metrics=metrics)
+    if global_rank() == 0:
+        print(f"genlab-train: run {run.info['status']}; its files are in {run_dir}")
     return metrics
+
+
+def build_checked(cfg: DictConfig):
+    """(datamodule, model, checkpoint to fit from): the data set up (bad or missing data fails here, in one line; fit
+    reuses what it loaded) and, resuming, the checkpoint checked against this config's data and model (rank 0)."""
+    from hydra.utils import instantiate
+
+    from genlab.checkpoints import check_resume_fits, resume_checkpoint
+    from genlab.models.build import instantiate_model
+
+    datamodule = instantiate(cfg.data, _convert_="all")
+    model = instantiate_model(cfg.model)
+    ckpt_path = resume_checkpoint(cfg)
+    if global_rank() == 0:
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        if cfg.get("resume") and ckpt_path:
+            check_resume_fits(cfg, datamodule, model, Path(ckpt_path))
+            if not Path(ckpt_path).name.startswith("last"):
+                print(f"resume={cfg.resume}: no last.ckpt (killed during its first save?); resuming from {ckpt_path}")
+    return datamodule, model, ckpt_path
 
 
 def task(cfg: DictConfig) -> float | None:

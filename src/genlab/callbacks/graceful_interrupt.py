@@ -19,11 +19,13 @@ class GracefulInterrupt(Callback):
     def __init__(self, checkpoint_path: Path):
         self.checkpoint_path = Path(checkpoint_path)
         self.received: int | None = None
+        self.forced = False  # a second Ctrl+C: stopped at once, mid-batch, with nothing saved
         self.saved = False
         self._previous: dict[int, object] = {}
 
     def _handle(self, signum, frame) -> None:
         if self.received is not None and signum == signal.SIGINT:
+            self.forced = True
             raise KeyboardInterrupt  # a second Ctrl+C stops at once
         self.received = signum
 
@@ -44,7 +46,7 @@ class GracefulInterrupt(Callback):
             trainer.should_stop = True
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
-        if self.received is not None:
+        if self.received is not None and not self.forced:  # a forced stop left the batch half done: not saved
             self._save(trainer)
 
     def teardown(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -54,6 +56,10 @@ class GracefulInterrupt(Callback):
 
     def raise_if_interrupted(self) -> None:
         """Call after fit: turns a handled signal into RunInterrupted (exit non-zero, status `interrupted`)."""
+        if self.forced:
+            kept = (f"its last checkpoint {self.checkpoint_path} is kept" if self.checkpoint_path.is_file()
+                    else "it had saved no checkpoint yet")
+            raise RunInterrupted(f"stopped at once by a second SIGINT, mid-batch; {kept}")
         if self.received is not None:
             name = signal.Signals(self.received).name
             raise RunInterrupted(f"stopped by {name}; checkpoint saved to {self.checkpoint_path}")

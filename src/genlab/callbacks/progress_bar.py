@@ -11,7 +11,9 @@ class ThrottledRichProgressBar(RichProgressBar):
 
     Lightning updates the bar, reads the progress-bar metrics and asks its drawing thread for a redraw after every
     batch: 2-3% of a 32 ms GPT step on this 2-core CPU (scripts/bench/bench_gpt.py with and without the bar).
-    Between two updates the drawn bar lags by the batches of at most 1/refresh_rate seconds.
+    Between two updates the drawn bar lags by the batches of at most 1/refresh_rate seconds. A disabled bar (ranks
+    > 0) hands every batch to Lightning, which ignores it, without reading a batch total: only an enabled bar tracks
+    the current validation dataloader.
     """
 
     def __init__(self, refresh_rate: int = 10, **kwargs) -> None:
@@ -21,7 +23,7 @@ class ThrottledRichProgressBar(RichProgressBar):
     def _due(self, batch_idx: int, total: float) -> bool:
         """Whether batch `batch_idx` of `total` updates the bar: the last one always, others once per interval."""
         now = time.monotonic()
-        if self.is_disabled or batch_idx + 1 >= total or now >= self._next_update:
+        if batch_idx + 1 >= total or now >= self._next_update:
             self._next_update = now + 1.0 / max(self.refresh_rate, 1)
             return True
         return False
@@ -33,10 +35,10 @@ class ThrottledRichProgressBar(RichProgressBar):
         return f"{f'Epoch {current_epoch}':{len(self.validation_description)}}"
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
-        if self._due(batch_idx, self.total_train_batches):
+        if self.is_disabled or self._due(batch_idx, self.total_train_batches):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int,
                                 dataloader_idx: int = 0) -> None:
-        if self._due(batch_idx, self.total_val_batches_current_dataloader):
+        if self.is_disabled or self._due(batch_idx, self.total_val_batches_current_dataloader):
             super().on_validation_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)

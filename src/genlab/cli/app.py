@@ -3,7 +3,6 @@ import functools
 import os
 import shutil
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,24 +12,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from genlab.cli import errors
+from genlab.cli.quiet import quiet_console
 from genlab.config.compose import CONFIG_DIR
 from genlab.config.resolvers import register_resolvers
 from genlab.config.schema import register_schemas
+from genlab.config.trusted_targets import add_user_module_dirs
 from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE
 from genlab.runs.sweep_resume import with_sweep_arguments
-
-QUIET_WARNINGS = (
-    r".*isinstance\(treespec, LeafSpec\)",  # Lightning 2.6 internals vs torch 2.13
-    r".*flops_per_batch",  # ThroughputMonitor: genlab logs samples/s, not FLOPs
-)
-
-
-def add_user_module_dirs() -> None:
-    """Directories in GENLAB_CONFIG_PATH hold user configs (see the search-path plugin) and their modules."""
-    for directory in filter(None, os.environ.get("GENLAB_CONFIG_PATH", "").split(os.pathsep)):
-        if directory not in sys.path:
-            sys.path.append(os.path.abspath(directory))
 
 
 def remove_unstarted_run_dir(run_dir: Path) -> None:
@@ -60,9 +49,8 @@ def run_app(config_name: str, task: Callable[[DictConfig], Any]) -> None:
     """Parse the command line with Hydra and run `task`; user errors exit 2 with one line."""
     if not CONFIG_DIR.is_dir():
         sys.exit(f"genlab: config tree not found at {CONFIG_DIR}; install genlab from its checkout (pip install -e .)")
-    errors.install()
-    for pattern in QUIET_WARNINGS:
-        warnings.filterwarnings("ignore", message=pattern)
+    errors.install(config_name)
+    quiet_console()
     register_resolvers()
     register_schemas()
     add_user_module_dirs()

@@ -10,11 +10,13 @@ import hydra._internal.utils as hydra_utils
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import OmegaConfBaseException
 
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, state_dict_mismatch
 from genlab.runs.run_info import RUN_INFO_FILE
+from genlab.runs.run_lock import hold_run_dir, release_all
 from genlab.runs.secrets import redact
 
 USER_ERROR_EXIT_CODE = 2
+COMMAND = ["train"]  # the running app's config name (train, eval, sample), set by install()
 # A path genlab must create or write is below a file, read-only, or the disk is full: the user's setup, not a bug.
 UNWRITABLE_ERRNOS = (errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
 
@@ -56,9 +58,25 @@ def describe_omegaconf(error: OmegaConfBaseException) -> str:
         return f"{missing.group(1)} is required: add {missing.group(1)}=..."
     key = unknown_key(error)
     if key:
-        return f"unknown config key '{key}' (check its spelling, or add it with +{key}=...)"
+        from genlab.config.arguments import unknown_key_hint
+
+        return f"unknown config key '{key}'{unknown_key_hint(key, COMMAND[0], sys.argv[1:])}"
+    interpolated = re.search(r"Interpolation key '([^']+)' not found", first_line)
+    if interpolated and _full_key(error):
+        return describe_missing_interpolation(_full_key(error), interpolated.group(1))
     key = _full_key(error)
     return f"{key}: {first_line}" if key else first_line
+
+
+def describe_missing_interpolation(key: str, missing: str) -> str:
+    """`model=gpt data=digits`: "model.block_size needs data.block_size, which data=digits does not set; ..."."""
+    from hydra.core.hydra_config import HydraConfig
+
+    group = missing.split(".")[0]
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    chosen = f"{group}={choices[group]}" if group in choices else "this config"
+    return (f"{key} needs {missing}, which {chosen} does not set: choose {group} that sets it, or set {key} "
+            "yourself")
 
 
 def recorded_overrides(resumed: Path) -> tuple[str, list[str], str]:
@@ -93,18 +111,19 @@ def describe_stale_override(error: BaseException, resumed: Path | None) -> str |
 
 def describe_unwritable(error: OSError) -> str:
     """E.g. paths.output_dir below a regular file: "cannot create or write <path>: Not a directory; ..."."""
+    if error.errno == errno.ENOSPC:
+        return (f"no space left on the device to write {error.filename}; files written before (earlier checkpoints "
+                "included) are intact: free space, or set paths.output_dir to a disk with room")
     return (f"cannot create or write {error.filename}: {error.strerror}; "
             "set paths.output_dir (or the path named) to a directory genlab can write")
 
 
 def describe_state_dict_mismatch(error: RuntimeError) -> str | None:
     """torch's "Error(s) in loading state_dict for GPT: size mismatch for ..." (a resumed run whose config changed)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    match = re.match(r"Error\(s\) in loading state_dict for (\w+)", lines[0]) if lines else None
+    match = re.match(r"Error\(s\) in loading state_dict for (\w+)", str(error))
     if match is None:
         return None
-    detail = lines[1].rstrip(".") if len(lines) > 1 else "parameters differ"
-    return (f"the checkpoint does not fit the {match.group(1)} built from this config: {detail}; "
+    return (f"the checkpoint does not fit the {match.group(1)} built from this config: {state_dict_mismatch(error)}; "
             "use the run's own model and data settings")
 
 
@@ -130,12 +149,11 @@ def one_line(error: BaseException) -> str | None:
 
 
 def report_and_exit(error: BaseException, message: str | None = None) -> None:
-    """Print `<prog>: error: <line>` (`message`, else one_line's) and exit 2 for user errors; re-raise anything else."""
+    """Print `genlab-<command>: error: <line>` (`message`, else one_line's) and exit 2 for user errors; re-raise anything else."""
     message = message or one_line(error)
     if message is None:
         raise error
-    prog = os.path.basename(sys.argv[0]) or "genlab"
-    sys.stderr.write(f"{prog}: error: {redact(message)}\n")
+    sys.stderr.write(f"genlab-{COMMAND[0]}: error: {redact(message)}\n")  # the same, as console script or -m
     sys.exit(USER_ERROR_EXIT_CODE)
 
 
@@ -177,15 +195,23 @@ def run_files_kept_if_rejected(run_dir: Path | None):
 
 
 def _run_and_report(func):
-    with run_files_kept_if_rejected(run_dir_named_by_resume(sys.argv[1:])):
-        try:
+    """Hydra's whole run (composing included); a resumed run is held (see genlab.runs.run_lock) before Hydra writes
+    into it, and its files are put back if the resume is refused."""
+    resumed = run_dir_named_by_resume(sys.argv[1:])
+    try:
+        if resumed is not None:
+            hold_run_dir(resumed)
+        with run_files_kept_if_rejected(resumed):
             return func()
-        except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
-            if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
-                raise
-            report_and_exit(error, describe_stale_override(error, dir_named_by_resume(sys.argv[1:])))
+    except Exception as error:  # noqa: BLE001 - sorted into user errors vs. bugs below
+        if hydra_utils._is_env_set("HYDRA_FULL_ERROR"):
+            raise
+        report_and_exit(error, describe_stale_override(error, dir_named_by_resume(sys.argv[1:])))
+    finally:
+        release_all()
 
 
-def install() -> None:
+def install(config_name: str) -> None:
     """Route Hydra's top-level error handling through genlab's one-line reporter."""
+    COMMAND[0] = config_name
     hydra_utils.run_and_report = _run_and_report

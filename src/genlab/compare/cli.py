@@ -31,6 +31,11 @@ def fail(message: str) -> NoReturn:
     sys.exit(USER_ERROR_EXIT_CODE)
 
 
+def warn(message: str) -> None:
+    """Report input genlab-compare goes on without as one line."""
+    print(f"genlab-compare: warning: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="genlab-compare",
@@ -77,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
             raise CompareInputError(f"--out {out_dir}: not a directory")
     except CompareInputError as error:
         fail(str(error))
+    for run_dir, reason in comparison.skipped.items():
+        warn(f"skipping {run_dir}: {reason}")
     print_comparison(comparison, Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH))
     try:
         html_path, png_path = write_report(comparison, out_dir)

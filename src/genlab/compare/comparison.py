@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.compare.discover import find_run_dirs
+from genlab.compare.errors import CompareInputError, UnreadableRunError
 from genlab.compare.grouping import (
     check_group_by,
     common_overrides,
@@ -24,7 +25,8 @@ PROBLEM_STATUSES = ("failed", "interrupted", "dead")
 
 @dataclass
 class Comparison:
-    """The runs (in table order), the ranking metric and direction, the table, and what to note under it."""
+    """The runs (in table order), the ranking metric and direction, the table, what to note under it, and the run
+    dirs skipped as unreadable with why."""
 
     run_dirs: list[Path]
     runs: list[RunRecord]
@@ -36,6 +38,7 @@ class Comparison:
     table: ComparisonTable
     common_overrides: list[str]
     notes: list[str]
+    skipped: dict[Path, str]
 
 
 def make_ids_unique(runs: list[RunRecord]) -> None:
@@ -67,12 +70,26 @@ def notes_for(runs: list[RunRecord]) -> list[str]:
             for run in runs if run.status in PROBLEM_STATUSES]
 
 
+def read_runs(run_dirs: list[Path]) -> tuple[list[RunRecord], dict[Path, str]]:
+    """The readable runs, and {run dir: why} for each skipped (another person's run dir may hold binary or corrupt
+    files); raises CompareInputError when no run is readable."""
+    now = utc_now()
+    runs, skipped = [], {}
+    for run_dir in run_dirs:
+        try:
+            runs.append(read_run(run_dir, now))
+        except UnreadableRunError as error:
+            skipped[run_dir] = str(error)
+    if not runs:
+        raise CompareInputError(f"no run could be read: {'; '.join(skipped.values())}")
+    return runs, skipped
+
+
 def build_comparison(paths: list[str], metric: str | None = None, mode: str | None = None,
                      group_by: list[str] | None = None, no_group: bool = False) -> Comparison:
     """Read the runs under `paths`, pick metric and mode, group, and lay out the table; raises CompareInputError."""
     run_dirs = find_run_dirs(paths)
-    now = utc_now()
-    runs = [read_run(run_dir, now) for run_dir in run_dirs]
+    runs, skipped = read_runs(run_dirs)
     make_ids_unique(runs)
     metric = choose_metric(runs, metric)
     mode = choose_mode(runs, metric, mode)
@@ -95,4 +112,5 @@ def build_comparison(paths: list[str], metric: str | None = None, mode: str | No
         table=table,
         common_overrides=common_overrides(runs),
         notes=notes_for(ordered_runs),
+        skipped=skipped,
     )

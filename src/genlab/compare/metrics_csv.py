@@ -2,6 +2,8 @@
 import csv
 from pathlib import Path
 
+from genlab.compare.errors import unreadable_file
+
 METRICS_FILE = "metrics.csv"
 NON_METRIC_COLUMNS = ("step", "epoch")
 
@@ -9,23 +11,28 @@ Series = list[tuple[int, float]]
 
 
 def read_series(run_dir: Path) -> dict[str, Series]:
-    """{metric name: [(step, value), ...] in logged order}; empty without a metrics.csv.
+    """{metric name: [(step, value), ...] in logged order}; empty without a metrics.csv; raises UnreadableRunError
+    for a file that is not UTF-8 CSV.
 
-    Unparsable cells (a line cut short by a killed process) are skipped; nan/inf are kept (a diverged run shows it).
+    Rows whose step is not a whole finite number (nan, inf, 1.5 name no step) and unparsable cells (a line cut short
+    by a killed process) are skipped; nan/inf values are kept (a diverged run shows it).
     """
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return {}
     series: dict[str, Series] = {}
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            step = parse_float(row.get("step"))
-            if step is None:
-                continue
-            for name, cell in row.items():
-                value = parse_float(cell) if name and name not in NON_METRIC_COLUMNS else None
-                if value is not None:
-                    series.setdefault(name, []).append((int(step), value))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                step = parse_float(row.get("step"))
+                if step is None or not step.is_integer():
+                    continue
+                for name, cell in row.items():
+                    value = parse_float(cell) if name and name not in NON_METRIC_COLUMNS else None
+                    if value is not None:
+                        series.setdefault(name, []).append((int(step), value))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise unreadable_file(path, error, "CSV") from error
     return series
 
 

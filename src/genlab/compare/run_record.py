@@ -7,12 +7,13 @@ from typing import Any
 import yaml
 
 from genlab.compare.discover import HYDRA_CONFIG, is_multirun_dir
-from genlab.compare.errors import CompareInputError
+from genlab.compare.errors import UnreadableRunError, unreadable_file
 from genlab.runs.liveness import run_status, wall_time_s
 from genlab.compare.metrics_csv import Series, read_series
 from genlab.compare.overrides import config_value, parse_overrides
-from genlab.runs.multirun_summary import read_summary
-from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
+from genlab.runs.multirun_summary import SUMMARY_JSON, read_summary
+from genlab.errors import RunInfoError
+from genlab.runs.run_info import read_run_info
 
 HYDRA_OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA_SETTINGS = Path(".hydra") / "hydra.yaml"
@@ -46,27 +47,42 @@ class RunRecord:
         return max(steps) if steps else None
 
 
+def of_shape(path: Path, content: Any, shape: type) -> Any:
+    """`content` read from `path`, if it is the dict or list a run's file holds; raises UnreadableRunError if not."""
+    if not isinstance(content, shape):
+        raise UnreadableRunError(f"{path} holds a {type(content).__name__}, not a {shape.__name__}")
+    return content
+
+
 def run_info_of(run_dir: Path) -> dict:
-    """run_info.json (empty if absent); a corrupt one is named in the error."""
+    """run_info.json (empty if absent); raises UnreadableRunError naming a corrupt one."""
     try:
         return read_run_info(run_dir)
-    except (OSError, ValueError) as error:
-        raise CompareInputError(f"{run_dir / RUN_INFO_FILE}: unreadable JSON ({error})") from error
+    except RunInfoError as error:
+        raise UnreadableRunError(str(error)) from error
 
 
-def read_yaml(path: Path) -> Any:
-    """A YAML file's content (None if absent); a corrupt one is named in the error."""
+def read_yaml(path: Path, shape: type) -> Any:
+    """A YAML file's dict or list (None if absent or empty); raises UnreadableRunError naming a corrupt one."""
     try:
-        return yaml.load(path.read_text(), Loader=yaml.CSafeLoader) if path.is_file() else None
-    except (OSError, yaml.YAMLError) as error:
-        raise CompareInputError(f"{path}: unreadable YAML ({str(error).splitlines()[0]})") from error
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) if path.is_file() else None
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise unreadable_file(path, error, "YAML") from error
+    return None if content is None else of_shape(path, content, shape)
 
 
 def sweep_row(run_dir: Path) -> dict:
     """The multirun summary's row for a job dir (empty for a single run, or a job the summary lacks)."""
     if not run_dir.name.isdigit() or not is_multirun_dir(run_dir.parent):
         return {}
-    return next((row for row in read_summary(run_dir.parent) if row.get("job_num") == int(run_dir.name)), {})
+    path = run_dir.parent / SUMMARY_JSON
+    try:
+        rows = of_shape(path, read_summary(run_dir.parent), list)
+    except (OSError, ValueError) as error:
+        raise unreadable_file(path, error, "JSON") from error
+    except (KeyError, TypeError) as error:
+        raise UnreadableRunError(f"{path} is not a multirun summary (no \"rows\" list)") from error
+    return next((row for row in rows if isinstance(row, dict) and row.get("job_num") == int(run_dir.name)), {})
 
 
 def sample_number(path: Path) -> int:
@@ -81,18 +97,21 @@ def latest_sample(run_dir: Path) -> Path | None:
 
 
 def read_run(run_dir: Path, now: datetime) -> RunRecord:
-    """Read a run dir; a sweep job that failed before writing run_info.json takes status and error from the summary."""
+    """Read a run dir; a sweep job that failed before writing run_info.json takes status and error from the summary.
+
+    Raises UnreadableRunError naming the first of its files that is binary, corrupt or of the wrong shape.
+    """
     info = run_info_of(run_dir) or sweep_row(run_dir)
     status, detail = run_status(info, now)
     overrides = info.get("overrides")
     if not isinstance(overrides, list):  # no run_info.json: Hydra's record, else the summary's space-joined string
-        overrides = read_yaml(run_dir / HYDRA_OVERRIDES) or (overrides or "").split()
-    settings = read_yaml(run_dir / HYDRA_SETTINGS) or {}
+        overrides = read_yaml(run_dir / HYDRA_OVERRIDES, list) or (overrides or "").split()
+    settings = read_yaml(run_dir / HYDRA_SETTINGS, dict) or {}
     return RunRecord(
         run_dir=run_dir,
         run_id=str(info.get("run_id") or run_dir.name),
         overrides=parse_overrides(overrides),
-        config=read_yaml(run_dir / HYDRA_CONFIG) or {},
+        config=read_yaml(run_dir / HYDRA_CONFIG, dict) or {},
         choices=settings.get("hydra", {}).get("runtime", {}).get("choices", {}),
         status=status,
         status_detail=detail,

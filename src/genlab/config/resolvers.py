@@ -7,6 +7,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from genlab.checks import path_name
 from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
 from genlab.runs.sweep_resume import is_sweep_dir
@@ -48,17 +49,25 @@ def run_id(resume: str | None) -> str:
 
 
 def run_dir(parent: str, run_id_: str, resume: str | None) -> str:
-    """`<parent>/<YYYY-MM-DD_HH-MM-SS>_<run_id>`, or the resumed run's dir."""
+    """`<parent>/<YYYY-MM-DD_HH-MM-SS>_<run_id>`, made here so that no two runs share one (a run_id given twice in a
+    second), or the resumed run's dir."""
     if resume:
         return str(resume)
-    return f"{parent}/{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id_}"
+    path = Path(parent, f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{path_name('run_id', run_id_)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise ConfigError(f"{path} already exists: another run started with run_id={run_id_} this second; "
+                          "give another run_id, or resume=<run_dir> to continue a run") from None
+    return str(path)
 
 
 def child_dir(ckpt_path: str, kind: str, run_id_: str, output_dir: str) -> str:
     """Where eval/sample outputs go: beside the checkpoint's run (`<run>/<kind>/...`), else under output_dir."""
     ckpt = Path(ckpt_path)
     parent = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else Path(output_dir)
-    return str(parent / kind / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id_}")
+    return str(parent / kind / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{path_name('run_id', run_id_)}")
 
 
 def task_name(*, _root_) -> str:
@@ -77,6 +86,7 @@ def register_resolvers() -> None:
         "genlab_run_dir": run_dir,
         "genlab_child_dir": child_dir,
         "genlab_sweep_id": new_id,
+        "genlab_name": path_name,
     }
     if not OmegaConf.has_resolver("genlab_task_name"):
         OmegaConf.register_new_resolver("genlab_task_name", task_name)

@@ -1,5 +1,5 @@
 """Typed schema of the top-level keys, registered in Hydra's ConfigStore (wrong types fail at compose time)."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -67,6 +67,14 @@ class SampleConfig(CommonConfig):
     temperature: float = 0.8
     top_k: Optional[int] = 200
     top_p: Optional[float] = None
+
+
+SCHEMAS = {"train": TrainConfig, "eval": EvalConfig, "sample": SampleConfig}  # by config (command) name
+
+
+def top_level_keys(config_name: str) -> list[str]:
+    """The top-level keys of one command's config."""
+    return sorted(field.name for field in fields(SCHEMAS[config_name]))
 
 
 def register_schemas() -> None:

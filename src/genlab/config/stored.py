@@ -8,10 +8,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from genlab.config.trusted_targets import check_trusted_config
 from genlab.errors import CheckpointError
+from genlab.models.build import NOT_CONSTRUCTOR_ARGS
 
 STORED_GROUPS = ("data", "model", "metrics")
-NOT_CONSTRUCTOR_ARGS = ("compile",)  # genlab's own switches, taken out before the class is built (genlab.models.build)
 STALE = "renamed or removed since the checkpoint was written"
 SETTABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
@@ -38,8 +39,11 @@ def stored_group(name: str, current, stored: dict, path):
 
 
 def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str], path="the checkpoint") -> DictConfig:
-    """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed; each
-    stored `_target_` config checked against the current code (see check_stored_targets)."""
+    """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed; the stored
+    groups may build only trusted classes (see check_trusted_config), each checked against the current code (see
+    check_stored_targets)."""
+    for group in STORED_GROUPS:
+        check_trusted_config(stored.get(group), group, path)
     merged = cfg.copy()
     keys = overridden_keys(overrides)
     with open_dict(merged):

@@ -3,19 +3,21 @@
 Only settings that need torch anyway import it here: GPU-only settings (is CUDA there?) and `resume=` (is its
 checkpoint safe, and does it fit this config?), both checked before the run's files are touched."""
 import importlib.util
+import math
 from dataclasses import fields
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.config.schema import EvalConfig, SampleConfig, TrainConfig
+from genlab.checks import path_name
+from genlab.config.arguments import check_group_arguments, close_names
+from genlab.config.schema import SCHEMAS, TrainConfig
 from genlab.errors import ConfigError
 from genlab.runs.liveness import run_status
 from genlab.runs.rank import global_rank
 from genlab.runs.run_info import read_run_info
 from genlab.runs.sweep_resume import is_sweep_dir
 
-KNOWN_TOP_LEVEL_KEYS = {field.name for schema in (TrainConfig, EvalConfig, SampleConfig) for field in fields(schema)}
 
 POSITIVE_KEYS = (
     "metrics.num_samples",
@@ -50,7 +52,7 @@ def require_positive(cfg: DictConfig, key: str) -> None:
     value = OmegaConf.select(cfg, key, default=None)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise ConfigError(f"{key} must be a positive number, got {value!r}")
 
 
@@ -157,10 +159,48 @@ def check_secrets(cfg: DictConfig) -> None:
 
 
 def check_known_keys(cfg: DictConfig) -> None:
-    """Top-level keys added with `+key=...` must still be keys genlab knows."""
-    unknown = sorted(set(cfg.keys()) - KNOWN_TOP_LEVEL_KEYS)
+    """Top-level keys added with `+key=...` must still be keys of this command (its schema)."""
+    schema = OmegaConf.get_type(cfg)
+    known = {field.name for field in fields(schema)} if schema in SCHEMAS.values() else set(cfg.keys())
+    unknown = sorted(set(cfg.keys()) - known)
     if unknown:
-        raise ConfigError(f"unknown config key '{unknown[0]}'; top-level keys are: {', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))}")
+        raise ConfigError(f"unknown config key '{unknown[0]}'; top-level keys are: {', '.join(sorted(known))}"
+                          f"{close_names(unknown[0], known)}")
+
+
+def check_run_names(cfg: DictConfig) -> None:
+    """task_name and run_id name directories under paths.output_dir (and dashboard runs): plain names only."""
+    for key in ("task_name", "run_id"):
+        if OmegaConf.select(cfg, key, default=None) is not None:
+            path_name(key, cfg[key])
+
+
+def check_training_length(cfg: DictConfig) -> None:
+    """A run that would train nothing, or forever, fails here instead of "completing" untrained or never ending."""
+    trainer = cfg.get("trainer")
+    if not cfg.get("train", False) or not OmegaConf.is_dict(trainer) or trainer.get("fast_dev_run"):
+        return
+    max_steps, max_epochs = trainer.get("max_steps", -1), trainer.get("max_epochs")
+    if isinstance(max_steps, int) and not isinstance(max_steps, bool) and (max_steps == 0 or max_steps < -1):
+        raise ConfigError(f"trainer.max_steps must be a positive number of steps, or -1 for no step limit, got {max_steps}")
+    if isinstance(max_epochs, int) and not isinstance(max_epochs, bool) and (max_epochs == 0 or max_epochs < -1):
+        raise ConfigError(f"trainer.max_epochs must be a positive number of epochs, or -1 for no epoch limit, got {max_epochs}")
+    if max_epochs == -1 and max_steps == -1 and not trainer.get("max_time"):
+        raise ConfigError("trainer.max_epochs=-1 with trainer.max_steps=-1 trains forever: set trainer.max_steps, "
+                          "trainer.max_epochs >= 1 or trainer.max_time")
+
+
+def check_checkpoint_interval(cfg: DictConfig) -> None:
+    """Lightning saves by steps, epochs or time, one of them: say which key to clear instead of its exception."""
+    checkpoint = OmegaConf.select(cfg, "callbacks.model_checkpoint", default=None)
+    if not OmegaConf.is_dict(checkpoint):
+        return
+    intervals = [key for key in ("every_n_train_steps", "every_n_epochs", "train_time_interval") if checkpoint.get(key)]
+    if len(intervals) > 1:
+        first, second = intervals[:2]
+        raise ConfigError(
+            f"callbacks.model_checkpoint.{first}={checkpoint[first]} and {second}={checkpoint[second]} exclude each "
+            f"other: add callbacks.model_checkpoint.{second}=null to keep {first}")
 
 
 def require_choice(key: str, value, choices: tuple[str, ...]) -> None:
@@ -189,9 +229,12 @@ def check_loggers(cfg: DictConfig) -> None:
 def validate_config(cfg: DictConfig) -> None:
     """Fail fast, with one line naming the key, on values no model or dataset can use."""
     check_known_keys(cfg)
+    check_run_names(cfg)
     check_secrets(cfg)
     for key in POSITIVE_KEYS:
         require_positive(cfg, key)
+    check_training_length(cfg)
+    check_checkpoint_interval(cfg)
     check_model_sizes(cfg)
     if (tokenizer := OmegaConf.select(cfg, "data.tokenizer", default=None)) is not None:
         require_choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
@@ -200,4 +243,5 @@ def validate_config(cfg: DictConfig) -> None:
     check_inception(cfg)
     check_loggers(cfg)
     check_gpu_only(cfg)
+    check_group_arguments(cfg, () if OmegaConf.get_type(cfg) is TrainConfig else ("model", "data"))
     check_resume(cfg)

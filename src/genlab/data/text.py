@@ -100,6 +100,8 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
 
     def read_text(self) -> str:
         """The whole file as text, or a one-line DataError naming the file."""
+        if self.path.is_dir():
+            raise DataError(f"text file {self.path} is a directory; set data.path to a UTF-8 text file")
         if not self.path.is_file():
             hint = "set data.path to a UTF-8 text file"
             if self.path.parts[-2:] == SHAKESPEARE_FILE:

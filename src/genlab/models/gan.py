@@ -1,4 +1,5 @@
 """GANModule: manual-optimization GAN base with a stability kit. One genlab step = one generator update."""
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -10,6 +11,7 @@ from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
 from genlab.models.module import GenlabModule
+from genlab.models.sample_chunks import gather_rows, noise_chunks
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.conditioning import apply_spectral_norm, sampling_labels
 
@@ -163,16 +165,22 @@ class GANModule(GenlabModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self.evaluation_losses(batch, batch_idx, "test")
 
-    @torch.no_grad()
     def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
         """`num_samples` generated images as uint8 (N, H, W, C) from the EMA generator when there is one."""
+        return gather_rows(self.sample_chunks(num_samples, seed, class_label), num_samples)
+
+    @torch.no_grad()
+    def sample_chunks(self, num_samples: int, seed: int | None = None,
+                      class_label: int | None = None) -> Iterator[np.ndarray]:
+        """`sample`'s images, a chunk per forward pass so float activations stay bounded; the seed alone fixes them."""
         if num_samples <= 0:
             raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
         labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
         network = self.generator_ema.module if self.generator_ema is not None else self.generator
-        was_training = network.training
-        network.eval()
-        images = self._call(network, self.noise(num_samples, generator), labels)
-        network.train(was_training)
-        return to_uint8(images)
+        for start, noise in noise_chunks(num_samples, self.latent_dim, seed):
+            chunk_labels = None if labels is None else labels[start : start + len(noise)]
+            was_training = network.training
+            network.eval()
+            images = self._call(network, noise.to(self.device), chunk_labels)
+            network.train(was_training)
+            yield to_uint8(images)

@@ -95,8 +95,10 @@ class LanguageModel(GenlabModule):
 
     # ---- setup from the data -------------------------------------------------------------------------
     def configure_model(self) -> None:
+        self.configure_for_data(self.trainer.datamodule)
+
+    def configure_for_data(self, datamodule) -> None:
         """Build the network once the data knows its vocabulary, and take the tokenizer for samples and bpc."""
-        datamodule = self.trainer.datamodule
         if self.network is None:
             self.vocab_size = datamodule.vocab_size
             self.network = self.build_network(self.vocab_size)

@@ -11,6 +11,7 @@ is beta (warmed up over kl_warmup_steps in training only). test/nll_iw is the im
 comparable with the literature. A conditional model (num_classes set) reports -log p(x|y), not -log p(x).
 """
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models.lr_schedules import total_optimizer_steps
 from genlab.models.module import GenlabModule
+from genlab.models.sample_chunks import gather_rows, noise_chunks
 from genlab.networks.conditioning import sampling_labels
 from genlab.networks.vae import build_vae_networks
 
@@ -202,12 +204,17 @@ class VAEModule(GenlabModule):
 
     def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
         """`num_samples` decoded z ~ N(0, I) as uint8 (N, H, W, C); the same seed gives the same images."""
+        return gather_rows(self.sample_chunks(num_samples, seed, class_label), num_samples)
+
+    def sample_chunks(self, num_samples: int, seed: int | None = None,
+                      class_label: int | None = None) -> Iterator[np.ndarray]:
+        """`sample`'s images, a chunk per decoder pass so float activations stay bounded; the seed alone fixes them."""
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
         labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(num_samples, self.latent_dim, generator=generator).to(self.device)
-        return self.in_eval_mode(lambda: self.to_images(self.decode(z, labels)))
+        for start, z in noise_chunks(num_samples, self.latent_dim, seed):
+            chunk_labels = None if labels is None else labels[start : start + len(z)]
+            yield self.to_images(self.in_eval_mode(self.decode, z.to(self.device), chunk_labels))
 
     def latent_means(self, images, labels) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Posterior means of images in [-1, 1] (B, C, H, W), fed as intensities (no binarization)."""

@@ -5,6 +5,7 @@ import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
+from genlab.errors import RunInfoError
 from genlab.runs.run_info import HEARTBEAT_SECONDS, RUN_INFO_FILE, read_run_info
 
 STALE_HEARTBEAT_SECONDS = 3 * HEARTBEAT_SECONDS
@@ -14,7 +15,7 @@ def parse_time(text: str | None) -> datetime | None:
     """run_info.json's ISO times (None when absent or unreadable)."""
     try:
         return datetime.fromisoformat(text) if text else None
-    except ValueError:
+    except (TypeError, ValueError):  # a hand-edited or foreign file
         return None
 
 
@@ -64,6 +65,10 @@ def sweep_job_runs(sweep_dir: Path) -> list[tuple[int, Path, dict, str, str | No
     job_dirs = [info.parent for info in Path(sweep_dir).glob(f"*/{RUN_INFO_FILE}") if info.parent.name.isdigit()]
     runs = []
     for job_dir in sorted(job_dirs, key=lambda path: int(path.name)):
-        info = read_run_info(job_dir)
+        try:
+            info = read_run_info(job_dir)
+        except RunInfoError as error:
+            runs.append((int(job_dir.name), job_dir, {}, "unknown", str(error)))
+            continue
         runs.append((int(job_dir.name), job_dir, info, *run_status(info)))
     return runs

@@ -4,6 +4,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from genlab.errors import RunInfoError, unreadable
 from genlab.runs.atomic import write_json_atomic
 from genlab.runs.environment import git_state, package_versions, process_identity
 from genlab.runs.secrets import redact
@@ -17,9 +18,17 @@ def now_iso() -> str:
 
 
 def read_run_info(run_dir: Path) -> dict:
-    """The parsed run_info.json of `run_dir` (empty dict if there is none)."""
+    """The parsed run_info.json of `run_dir` (empty dict if there is none); RunInfoError naming a corrupt one."""
     path = Path(run_dir) / RUN_INFO_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise RunInfoError(unreadable(path, error, "JSON")) from None
+    if not isinstance(info, dict):
+        raise RunInfoError(f"{path} holds a {type(info).__name__}, not a dict")
+    return info
 
 
 class RunRecorder:

@@ -58,7 +58,23 @@ def with_sweep_arguments(argv: list[str]) -> list[str]:
     given = {override_key(argument) for argument in argv[1:] if "=" in argument} | {"hydra.sweep.dir"}
     stored = [argument for argument in stored_arguments(sweep_dir)
               if override_key(argument) not in given and argument != "hydra.mode=MULTIRUN"]
+    check_stored_targets_of_sweep(stored, sweep_dir)
     return [*argv, *stored, f"hydra.sweep.dir={sweep_dir}"]
+
+
+def check_stored_targets_of_sweep(stored: list[str], sweep_dir: Path) -> None:
+    """A sweep's multirun.yaml is a stored config too: an override of its that sets a `_target_` must name a trusted
+    class (see genlab.config.trusted_targets), like a checkpoint's stored config."""
+    from genlab.config.trusted_targets import buildable_class
+
+    for argument in stored:
+        if override_key(argument).endswith("_target_"):
+            target = argument.split("=", 1)[1].strip("'\"")
+            if not buildable_class(target):
+                raise ConfigError(
+                    f"resume={sweep_dir}: the sweep's stored override {argument} (in its {MULTIRUN_FILE}) names "
+                    f"{target}, which is not a genlab model, data or network class, nor a class in a "
+                    "GENLAB_CONFIG_PATH directory; refusing to run it")
 
 
 def job_dir(cfg) -> Path:
@@ -83,4 +99,4 @@ def resumed_run_dir(cfg) -> Path | None:
     if not is_sweep_dir(resume):
         return Path(resume)
     run_dir = job_dir(cfg)
-    return run_dir if any(run_dir.glob("checkpoints/last*.ckpt")) else None
+    return run_dir if any(run_dir.glob("checkpoints/*.ckpt")) else None
