@@ -88,6 +88,19 @@ def run_subprocess(command: str, *args: str, env: dict | None = None, timeout: f
     )
 
 
+def compare(capsys, *args) -> tuple[int, str, str]:
+    """Run genlab-compare's real entry point in-process: (exit code, stdout, stderr)."""
+    from genlab.compare.cli import main
+
+    try:
+        main([str(arg) for arg in args])
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
     """Run dirs of a task, oldest first."""
     return sorted((output_dir / task_name / "runs").glob("*_*"))

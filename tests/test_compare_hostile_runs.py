@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genlab.compare.cli import HTML_FILE, PNG_FILE, main
+from conftest import compare
+from genlab.compare.cli import HTML_FILE, PNG_FILE
 from genlab.compare.comparison import build_comparison
 
 BAD_RUN_ID = "zz_unreadable"
@@ -34,16 +35,6 @@ def make_run(runs_dir: Path, run_id: str, seed: int, metric_rows: list[dict] | N
         writer.writerows(rows)
     return run_dir
 
-
-def compare(capsys, *args) -> tuple[int, str, str]:
-    """Run genlab-compare's real entry point in-process: (exit code, stdout, stderr)."""
-    try:
-        main([str(arg) for arg in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def table_run_ids(out: str) -> set[str]:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from conftest import compare
 from genlab.compare.cli import HTML_FILE, PNG_FILE, main
 from genlab.compare.comparison import build_comparison
 from genlab.runs.multirun_summary import SUMMARY_COLUMNS, write_summary
@@ -55,16 +56,6 @@ def task_dir(tmp_path) -> Path:
 def runs_dir(task_dir) -> Path:
     return task_dir / "runs"
 
-
-def compare(capsys, *args: str) -> tuple[int, str, str]:
-    """Run genlab-compare in-process: (exit code, stdout, stderr)."""
-    try:
-        main([str(arg) for arg in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def column(comparison, name: str) -> list[str]:

@@ -149,7 +149,8 @@ def one_line(error: BaseException) -> str | None:
 
 
 def report_and_exit(error: BaseException, message: str | None = None) -> None:
-    """Print `genlab-<command>: error: <line>` (`message`, else one_line's) and exit 2 for user errors; re-raise anything else."""
+    """Print `genlab-<command>: error: <line>` (`message`, else one_line's) and exit 2 for user errors; re-raise
+    anything else."""
     message = message or one_line(error)
     if message is None:
         raise error
