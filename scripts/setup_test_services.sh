@@ -3,21 +3,11 @@
 set -euo pipefail
 command -v git >/dev/null || { echo "setup_test_services: git is required for run_info.json's code version" >&2; exit 1; }
 
-# SLURM for tests/test_slurm.py: as root, start the local cluster when it is not up. If it can't start, only those
+# SLURM for tests/test_slurm.py: as root, start the local cluster when it is not up (stop_test_services.sh stops it). If it can't start, only those
 # tests are affected: they skip, or fail with the reason under GENLAB_REQUIRE_SLURM=1 (`make test` as root).
-# What it starts is written to $STATE/started-by-tests, for scripts/stop_test_services.sh after the tests.
 if [[ $(id -u) == 0 ]]; then
-  STATE=${SLURM_LOCAL_DIR:-/tmp/genlab-slurm}
-  slurm_was_up=false; munge_was_up=false
-  sinfo -h >/dev/null 2>&1 && slurm_was_up=true
-  pgrep -x munged >/dev/null && munge_was_up=true
-  if bash "$(dirname "$0")/start_slurm.sh" -q; then
-    if ! $slurm_was_up; then
-      { echo slurm; $munge_was_up || echo munged; } > "$STATE/started-by-tests"
-    fi
-  else
-    echo "setup_test_services: the local SLURM cluster did not start; tests/test_slurm.py will say why" >&2
-  fi
+  bash "$(dirname "$0")/slurm_for_tests.sh" start \
+    || echo "setup_test_services: the local SLURM cluster did not start; tests/test_slurm.py will say why" >&2
 fi
 
 # Chromium for genlab-compare's browser tests.

@@ -17,9 +17,15 @@ node_ready() { sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated|com
 if [[ ${1:-} == stop ]]; then
   scancel --user="$(id -un)" 2>/dev/null || true
   for daemon in slurmd slurmctld; do
-    if alive $daemon; then kill "$(cat "$STATE/$daemon.pid")"; fi
+    if alive $daemon; then
+      pid=$(cat "$STATE/$daemon.pid")
+      kill "$pid"
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true  # a daemon still waiting on job steps after 10 s
+    fi
     rm -f "$STATE/$daemon.pid"
   done
+  pkill -x slurmstepd 2>/dev/null || true
   echo "slurm stopped"
   exit 0
 fi

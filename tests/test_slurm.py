@@ -30,12 +30,13 @@ SWEEP_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster() -> None:
-    """The local cluster, started (idempotently) by the project's script; skip where it can't start, unless
-    GENLAB_REQUIRE_SLURM=1 (`make test` as root), where that is a failure."""
+def slurm_cluster():
+    """The local cluster, started (idempotently) for the tests and stopped again if the tests started it
+    (scripts/slurm_for_tests.sh); skip where it can't start, unless GENLAB_REQUIRE_SLURM=1 (`make test` as root),
+    where that is a failure."""
+    script = str(REPO / "scripts" / "slurm_for_tests.sh")
     try:
-        started = subprocess.run(["bash", str(REPO / "scripts" / "start_slurm.sh"), "-q"],
-                                 capture_output=True, text=True, timeout=600)
+        started = subprocess.run(["bash", script, "start"], capture_output=True, text=True, timeout=600)
         reason = started.stderr.strip() or f"exit code {started.returncode}"
     except subprocess.TimeoutExpired:
         started, reason = None, "scripts/start_slurm.sh took over 10 minutes"
@@ -44,6 +45,8 @@ def slurm_cluster() -> None:
         if os.environ.get("GENLAB_REQUIRE_SLURM") == "1":
             pytest.fail(f"{message} (GENLAB_REQUIRE_SLURM=1)")
         pytest.skip(message)
+    yield
+    subprocess.run(["bash", script, "stop"], capture_output=True, timeout=120)
 
 
 def sweep_dir_of(output_dir: Path) -> Path:

@@ -12,4 +12,5 @@ class FinalValidation(Callback):
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         last_step = 0 < trainer.max_steps <= trainer.global_step
         if last_step and trainer.enable_validation and not validation_follows(trainer):
-            trainer.should_stop = True  # Lightning validates before a requested stop (trainer.min_epochs permitting)
+            trainer.should_stop = True  # Lightning validates before a stop it may make early: training ends here
+            trainer.fit_loop.min_epochs = 0  # anyway, so trainer.min_epochs (1 by default) has nothing to hold back
