@@ -9,7 +9,7 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 
 from conftest import run_dirs
 from genlab.models.fused_clipping import clip_in_fused_step
-from genlab.models.language_model import adamw
+from genlab.models.sequence_model import adamw
 from genlab.networks.gpt import GPT
 from test_language_model import lm_args, text_file  # noqa: F401 (fixture)
 

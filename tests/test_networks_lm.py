@@ -74,16 +74,16 @@ def test_gpt_rejects_sizes_that_are_not_positive_and_dropout_outside_unit_interv
 
 def test_gpt_cached_decoding_gives_the_full_forward_logits():
     gpt, idx = tiny_gpt(block_size=16).eval(), tokens(2, 12)
-    cache = KVCache()
+    cache = KVCache(capacity=16)
     steps = [gpt(idx[:, :5], cache)]  # prefill
     steps += [gpt(idx[:, t:t + 1], cache) for t in range(5, 9)]  # one token at a time
     steps.append(gpt(idx[:, 9:12], cache))  # several new tokens after a filled cache: needs the offset mask
-    assert cache.length == 12 and cache.keys[0].shape == (2, 2, 12, 8)
+    assert cache.length == 12 and cache.keys[0].shape == (2, 2, 16, 8)  # one buffer of capacity positions
     torch.testing.assert_close(torch.cat(steps, dim=1), gpt(idx), rtol=1e-5, atol=1e-5)
 
 
 def test_gpt_cached_decoding_rejects_passing_block_size():
-    gpt, cache = tiny_gpt(), KVCache()
+    gpt, cache = tiny_gpt(), KVCache(capacity=8)
     gpt(tokens(1, 6), cache)
     with pytest.raises(ConfigError, match=r"6 cached \+ 3 new tokens exceed model.block_size=8"):
         gpt(tokens(1, 3), cache)

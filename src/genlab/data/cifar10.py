@@ -152,8 +152,11 @@ class CIFAR10DataModule(PooledFilesDataModule):
         pool: tuple[str, ...] = ("test",),
         download: bool = False,
         mirror: str = DEFAULT_MIRROR,
+        binarize: str | None = None,
+        augment_shift: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
+                         binarize=binarize, augment_shift=augment_shift)
 
     @property
     def files_dir(self) -> Path:

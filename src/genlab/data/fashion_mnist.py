@@ -33,8 +33,11 @@ class FashionMNISTDataModule(MNISTDataModule):
         pool: tuple[str, ...] = ("t10k",),
         download: bool = False,
         mirror: str = DEFAULT_MIRROR,
+        binarize: str | None = None,
+        augment_shift: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
+                         binarize=binarize, augment_shift=augment_shift)
 
     def file_md5s(self) -> dict[str, str]:
         return FASHION_MNIST_MD5

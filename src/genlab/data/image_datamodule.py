@@ -10,11 +10,14 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from genlab.checks import integer
+from genlab.data.augment import random_shift
 from genlab.data.batched import BatchedTensors, whole_batch
 from genlab.data.epoch_samplers import ResumableTrainOrder, ShuffleSampler, loader_generator
 from genlab.errors import ConfigError, DataError
 
 SPLIT_NAMES = ("train", "val", "test")
+BINARIZATIONS = (None, "threshold", "sample")
+BINARIZE_SEED = 0  # data.binarize=sample draws every pixel once with this seed: one fixed binary dataset
 
 
 
@@ -45,8 +48,14 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
         channels: int = 1,
         splits: tuple[float, float, float] = (0.7, 0.1, 0.2),
         seed: int = 0,
+        binarize: str | None = None,
+        augment_shift: int = 0,
     ) -> None:
         super().__init__()
+        if binarize not in BINARIZATIONS:
+            raise ConfigError(f"data.binarize must be null, threshold or sample, got {binarize!r}")
+        self.binarize = binarize
+        self.augment_shift = integer("data.augment_shift", augment_shift, minimum=0)
         self.batch_size = integer("data.batch_size", batch_size)
         self.num_workers = integer("data.num_workers", num_workers, minimum=0)
         self.image_size = integer("data.image_size", image_size)
@@ -70,7 +79,7 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
         if self.datasets is not None:
             return
         images, labels = self.load_arrays()
-        images = self._to_tensor(self._check_images(images, labels))
+        images = self._binarized(self._to_tensor(self._check_images(images, labels)))
         labels = torch.from_numpy(np.asarray(labels).astype(np.int64))
         self.datasets = {
             split: BatchedTensors(images[index], labels[index])
@@ -105,6 +114,25 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
             images = np.repeat(images, 3, axis=-1)
         scaled = images.astype(np.float32) / 127.5 - 1.0  # (N, H, W, C)
         return torch.from_numpy(np.ascontiguousarray(scaled.transpose(0, 3, 1, 2)))
+
+    def _binarized(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as fixed binary images (-1 or 1) when data.binarize asks: each pixel above half intensity
+        (threshold), or drawn once as Bernoulli(intensity) with a fixed seed, the same for every run (sample)."""
+        if self.binarize is None:
+            return images
+        intensities = (images + 1) / 2
+        if self.binarize == "threshold":
+            on = intensities > 0.5
+        else:
+            on = torch.rand(images.shape, generator=torch.Generator().manual_seed(BINARIZE_SEED)) < intensities
+        return on.float() * 2 - 1
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Training batches moved by up to data.augment_shift pixels, seeded by (seed, step): resumes repeat them."""
+        if not self.augment_shift or self.trainer is None or not self.trainer.training:
+            return batch
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.trainer.global_step)
+        return (random_shift(batch[0], self.augment_shift, generator), *batch[1:])
 
     def _convert_one(self, image: np.ndarray, resize: bool, to_gray: bool) -> np.ndarray:
         """Resize (bilinear) and/or gray-convert one (H, W, C) uint8 image with Pillow."""
@@ -173,5 +201,6 @@ class ImageDataModule(ResumableTrainOrder, LightningDataModule):
             "split_sizes": {split: len(self.datasets[split]) for split in SPLIT_NAMES},
             "splits": list(self.splits),
             "seed": self.seed,
+            **({"binarize": self.binarize} if self.binarize else {}),
             **self.describe_extras(),
         }

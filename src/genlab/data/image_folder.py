@@ -34,8 +34,11 @@ class ImageFolderDataModule(ImageDataModule):
         num_workers: int = 0,
         splits: tuple[float, float, float] = (0.7, 0.1, 0.2),
         seed: int = 0,
+        binarize: str | None = None,
+        augment_shift: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, binarize=binarize,
+                         augment_shift=augment_shift)
         if not isinstance(root, (str, Path)) or not str(root).strip():
             raise ConfigError(f"data.root must name a folder with one subfolder of images per class, got {root!r}")
         self.root = Path(root)

@@ -40,8 +40,11 @@ class MNISTDataModule(PooledFilesDataModule):
         pool: tuple[str, ...] = ("t10k",),
         download: bool = False,
         mirror: str = DEFAULT_MIRROR,
+        binarize: str | None = None,
+        augment_shift: int = 0,
     ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror)
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
+                         binarize=binarize, augment_shift=augment_shift)
 
     def file_md5s(self) -> dict[str, str]:
         """The standard files' md5 checksums (a method, so variants in the same format bring their own)."""

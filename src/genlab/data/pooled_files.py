@@ -12,8 +12,10 @@ class PooledFilesDataModule(ImageDataModule):
     parts: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, batch_size: int, num_workers: int, image_size: int, channels: int,
-                 splits: tuple[float, float, float], seed: int, data_dir: str, pool, download: bool, mirror: str):
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed)
+                 splits: tuple[float, float, float], seed: int, data_dir: str, pool, download: bool, mirror: str,
+                 binarize: str | None = None, augment_shift: int = 0):
+        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, binarize=binarize,
+                         augment_shift=augment_shift)
         self.data_dir = Path(data_dir)
         self.pool = self.pool_parts(pool)
         self.download = bool(download)

@@ -56,8 +56,12 @@ class ClassifierModule(GenlabModule):
     def num_features(self) -> int:
         return self.network.num_features
 
+    def optimizer_groups(self) -> list[dict]:
+        """AdamW's parameter groups: every parameter decayed alike (members may exempt some)."""
+        return [{"params": list(self.parameters())}]
+
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(self.optimizer_groups(), lr=self.lr, weight_decay=self.weight_decay)
         if self.lr_schedule == "constant" and self.warmup_steps == 0:
             return optimizer
         decay = self.lr_schedule == "cosine"

@@ -11,9 +11,9 @@ from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
 from genlab.models.module import GenlabModule
-from genlab.models.sample_chunks import gather_rows, noise_chunks
+from genlab.models.sample_chunks import ChunkedSampler, noise_chunks, requested_labels
 from genlab.models.step_logging import logs_this_step
-from genlab.networks.conditioning import apply_spectral_norm, sampling_labels
+from genlab.networks.conditioning import apply_spectral_norm
 
 
 def _do_nothing() -> None:
@@ -42,7 +42,7 @@ def ema_with_warmup(decay: float):
     return average
 
 
-class GANModule(GenlabModule):
+class GANModule(ChunkedSampler, GenlabModule):
     """Discriminator step every batch, generator step every `n_critic` batches.
 
     Subclasses build `self.generator` (z, labels → images in [-1, 1]) and `self.discriminator` (images, labels →
@@ -165,17 +165,12 @@ class GANModule(GenlabModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self.evaluation_losses(batch, batch_idx, "test")
 
-    def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
-        """`num_samples` generated images as uint8 (N, H, W, C) from the EMA generator when there is one."""
-        return gather_rows(self.sample_chunks(num_samples, seed, class_label), num_samples)
-
     @torch.no_grad()
     def sample_chunks(self, num_samples: int, seed: int | None = None,
                       class_label: int | None = None) -> Iterator[np.ndarray]:
-        """`sample`'s images, a chunk per forward pass so float activations stay bounded; the seed alone fixes them."""
-        if num_samples <= 0:
-            raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
-        labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
+        """`sample`'s images from the EMA generator when there is one, a chunk per forward pass so float activations
+        stay bounded; the seed alone fixes them."""
+        labels = requested_labels(self, num_samples, class_label)
         network = self.generator_ema.module if self.generator_ema is not None else self.generator
         for start, noise in noise_chunks(num_samples, self.latent_dim, seed):
             chunk_labels = None if labels is None else labels[start : start + len(noise)]

@@ -4,6 +4,9 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
+from genlab.errors import ConfigError
+from genlab.networks.conditioning import sampling_labels
+
 SAMPLE_CHUNK_SIZE = 1024  # images per forward pass; a multiple of 16 (see `noise_chunks`)
 RANDN_BLOCK = 16  # torch's CPU randn turns uniforms into normals in blocks of 16 numbers
 
@@ -35,3 +38,19 @@ def gather_rows(chunks: Iterable[np.ndarray], num_rows: int) -> np.ndarray:
         gathered[start : start + len(chunk)] = chunk
         start += len(chunk)
     return gathered
+
+
+def requested_labels(model, num_samples: int, class_label: int | None) -> torch.Tensor | None:
+    """The labels a sampling request gives `model` (None when unconditional), after checking the count; one-line
+    errors name the value at fault."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
+    return sampling_labels(type(model).__name__, model.num_classes, num_samples, class_label, model.device)
+
+
+class ChunkedSampler:
+    """`sample(n, seed, class_label)` for a generator whose `sample_chunks` yields uint8 (n_i, H, W, C) chunks."""
+
+    def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
+        """`num_samples` images as uint8 (N, H, W, C); the same seed gives the same images."""
+        return gather_rows(self.sample_chunks(num_samples, seed, class_label), num_samples)

@@ -21,8 +21,7 @@ from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models.lr_schedules import total_optimizer_steps
 from genlab.models.module import GenlabModule
-from genlab.models.sample_chunks import gather_rows, noise_chunks
-from genlab.networks.conditioning import sampling_labels
+from genlab.models.sample_chunks import ChunkedSampler, noise_chunks, requested_labels
 from genlab.networks.vae import build_vae_networks
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -41,7 +40,7 @@ def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Ten
     return 0.5 * (mean**2 + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
-class VAEModule(GenlabModule):
+class VAEModule(ChunkedSampler, GenlabModule):
     """Gaussian-latent VAE base; subclasses set `self.encoder` (images, labels → mean, logvar) and `self.decoder`."""
 
     def __init__(self, image_size: int, channels: int, latent_dim: int, likelihood: str, num_classes: int | None,
@@ -202,16 +201,11 @@ class VAEModule(GenlabModule):
         finally:
             self.train(was_training)
 
-    def sample(self, num_samples: int, seed: int | None = None, class_label: int | None = None) -> np.ndarray:
-        """`num_samples` decoded z ~ N(0, I) as uint8 (N, H, W, C); the same seed gives the same images."""
-        return gather_rows(self.sample_chunks(num_samples, seed, class_label), num_samples)
-
     def sample_chunks(self, num_samples: int, seed: int | None = None,
                       class_label: int | None = None) -> Iterator[np.ndarray]:
-        """`sample`'s images, a chunk per decoder pass so float activations stay bounded; the seed alone fixes them."""
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ConfigError(f"num_samples must be a positive integer, got {num_samples}")
-        labels = sampling_labels(type(self).__name__, self.num_classes, num_samples, class_label, self.device)
+        """`sample`'s images, decoded z ~ N(0, I), a chunk per decoder pass so float activations stay bounded; the
+        seed alone fixes them."""
+        labels = requested_labels(self, num_samples, class_label)
         for start, z in noise_chunks(num_samples, self.latent_dim, seed):
             chunk_labels = None if labels is None else labels[start : start + len(z)]
             yield self.to_images(self.in_eval_mode(self.decode, z.to(self.device), chunk_labels))

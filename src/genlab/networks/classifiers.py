@@ -15,7 +15,7 @@ def _channels(value) -> int:
     return int(value)
 
 
-def _image_args(channels, image_size, num_classes) -> tuple[int, int, int]:
+def image_args(channels, image_size, num_classes) -> tuple[int, int, int]:
     """Checked (channels, image_size, num_classes) shared by every classifier."""
     return _channels(channels), integer("model.image_size", image_size, 4), integer("model.num_classes", num_classes, 2)
 
@@ -49,7 +49,7 @@ class LeNet(nn.Module):
         dropout: float = 0.25,
     ):
         super().__init__()
-        channels, image_size, num_classes = _image_args(channels, image_size, num_classes)
+        channels, image_size, num_classes = image_args(channels, image_size, num_classes)
         width, feature_dim, dropout = integer("model.width", width), integer("model.feature_dim", feature_dim), fraction("model.dropout", dropout)
         self.trunk = nn.Sequential(
             *conv_block(channels, width),  # (B, w, S/2, S/2)
@@ -90,7 +90,7 @@ class RowLSTM(nn.Module):
         bidirectional: bool = False,
     ):
         super().__init__()
-        channels, image_size, num_classes = _image_args(channels, image_size, num_classes)
+        channels, image_size, num_classes = image_args(channels, image_size, num_classes)
         hidden_size, num_layers = integer("model.hidden_size", hidden_size), integer("model.num_layers", num_layers)
         dropout = fraction("model.dropout", dropout)
         self.lstm = nn.LSTM(

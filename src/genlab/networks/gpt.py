@@ -1,4 +1,5 @@
-"""GPT language model (nanoGPT-style): a pre-LayerNorm causal transformer with tied embeddings and a KV cache."""
+"""GPT (nanoGPT-style): a pre-LayerNorm transformer with tied embeddings and a KV cache; causal for generation,
+bidirectional for encoders (the ViT classifier reuses its blocks)."""
 import math
 from dataclasses import dataclass, field
 
@@ -12,37 +13,45 @@ from genlab.checks import fraction, integer
 
 @dataclass
 class KVCache:
-    """Keys and values of the tokens decoded so far: one (B, n_head, t, head_dim) pair per layer."""
+    """Keys and values of the tokens decoded so far, per layer, in buffers of `capacity` positions allocated on the
+    first step (a growing concatenation would copy the whole cache at every step)."""
 
+    capacity: int
     keys: list[torch.Tensor] = field(default_factory=list)
     values: list[torch.Tensor] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
 
     @property
     def length(self) -> int:
         """How many tokens the cache holds, i.e. the position of the next token."""
-        return self.keys[0].size(2) if self.keys else 0
+        return self.lengths[0] if self.lengths else 0
 
     def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Append new k, v (B, nh, T, hs) to `layer`'s and return all of that layer's (B, nh, t + T, hs)."""
         if layer == len(self.keys):
-            self.keys.append(k)
-            self.values.append(v)
-        else:
-            self.keys[layer] = torch.cat([self.keys[layer], k], dim=2)
-            self.values[layer] = torch.cat([self.values[layer], v], dim=2)
-        return self.keys[layer], self.values[layer]
+            shape = (*k.shape[:2], self.capacity, k.size(3))
+            self.keys.append(k.new_empty(shape))
+            self.values.append(v.new_empty(shape))
+            self.lengths.append(0)
+        start, end = self.lengths[layer], self.lengths[layer] + k.size(2)
+        self.keys[layer][:, :, start:end] = k
+        self.values[layer][:, :, start:end] = v
+        self.lengths[layer] = end
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
 
 
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: one fused q/k/v projection, then PyTorch's scaled_dot_product_attention."""
+class SelfAttention(nn.Module):
+    """Multi-head self-attention, causal or not: one fused q/k/v projection, then scaled_dot_product_attention."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool):
+    def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, causal: bool = True,
+                 attention_dropout: float | None = None):
         super().__init__()
         self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=bias)
         self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = nn.Dropout(dropout)
         self.n_head = n_head
-        self.dropout = dropout
+        self.dropout = dropout if attention_dropout is None else attention_dropout  # on the attention weights
+        self.causal = causal
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         B, T, C = x.size()
@@ -52,9 +61,11 @@ class CausalSelfAttention(nn.Module):
             k, v = cache.extend(layer, k, v)  # (B, nh, past + T, hs)
         past = k.size(2) - T
         # With cached tokens, is_causal would align the triangle to the top left; new token i sees past + i + 1 keys.
-        mask = None if past == 0 or T == 1 else torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
+        mask = None if not self.causal or past == 0 or T == 1 else \
+            torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=past == 0
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal and past == 0,
         )  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
         return self.resid_dropout(self.c_proj(y))
@@ -75,18 +86,51 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Transformer block with pre-LayerNorm residual branches: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Transformer block with pre-LayerNorm residual branches: x + attn(ln(x)), then x + mlp(ln(x)).
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool):
+    `attention_dropout` (default: `dropout`, as nanoGPT) drops attention weights; above 0 it takes PyTorch's CPU
+    attention off its fused kernel (a third to 4x slower a step here), so encoders may keep it at 0."""
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, causal: bool = True,
+                 attention_dropout: float | None = None):
         super().__init__()
         self.ln_1 = nn.LayerNorm(n_embd, bias=bias)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias)
+        self.attn = SelfAttention(n_embd, n_head, dropout, bias, causal,
+                                  dropout if attention_dropout is None else attention_dropout)
         self.ln_2 = nn.LayerNorm(n_embd, bias=bias)
         self.mlp = MLP(n_embd, dropout, bias)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x), cache, layer)
         return x + self.mlp(self.ln_2(x))
+
+
+class GridPositions(nn.Module):
+    """Learned position embeddings of a raster-ordered grid (rows x columns [x channels]): one table per axis, summed,
+    so position p of a (H, W, C) raster gets row[p // (W·C)] + column[p // C % W] (+ channel[p % C])."""
+
+    def __init__(self, rows: int, columns: int, channels: int, n_embd: int):
+        super().__init__()
+        self.columns, self.channels = columns, channels
+        self.row = nn.Embedding(rows, n_embd)
+        self.column = nn.Embedding(columns, n_embd)
+        self.channel = nn.Embedding(channels, n_embd) if channels > 1 else None
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        pixel = positions // self.channels
+        x = self.row(pixel // self.columns) + self.column(pixel % self.columns)
+        return x if self.channel is None else x + self.channel(positions % self.channels)
+
+
+def checked_sizes(n_layer, n_head, n_embd, dropout) -> tuple[int, int, int, float]:
+    """(n_layer, n_head, n_embd, dropout) checked, each error naming its model.* key."""
+    n_layer, n_head, n_embd = integer("model.n_layer", n_layer), integer("model.n_head", n_head), integer("model.n_embd", n_embd)
+    dropout = fraction("model.dropout", dropout)
+    if n_embd % n_head:
+        raise ConfigError(
+            f"model.n_embd={n_embd} must be divisible by model.n_head={n_head} (each head gets n_embd/n_head dims)"
+        )
+    return n_layer, n_head, n_embd, dropout
 
 
 def init_gpt_weights(module: nn.Module) -> None:
@@ -97,10 +141,19 @@ def init_gpt_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def init_residual_projections(network: nn.Module, n_layer: int) -> None:
+    """Residual projections ~ N(0, 0.02 / sqrt(2 · n_layer)): keep the residual stream's variance O(1)."""
+    for name, parameter in network.named_parameters():
+        if name.endswith("c_proj.weight"):
+            nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * n_layer))
+
+
 class GPT(nn.Module):
     """Token ids (B, T) → next-token logits (B, T, vocab_size); pass a KVCache to decode incrementally.
 
     Parameter names follow nanoGPT (transformer.wte, transformer.h.0.attn.c_attn, ...), so its checkpoints load.
+    `grid=(rows, columns, channels)` replaces the 1-D position table by GridPositions (Image GPT's raster order);
+    `causal=False` makes every block attend both ways.
     """
 
     def __init__(
@@ -112,30 +165,25 @@ class GPT(nn.Module):
         n_embd: int = 384,
         dropout: float = 0.0,
         bias: bool = True,
+        causal: bool = True,
+        grid: tuple[int, int, int] | None = None,
     ):
         super().__init__()
         vocab_size, block_size = integer("model.vocab_size", vocab_size), integer("model.block_size", block_size)
-        n_layer, n_head, n_embd = integer("model.n_layer", n_layer), integer("model.n_head", n_head), integer("model.n_embd", n_embd)
-        dropout = fraction("model.dropout", dropout)
-        if n_embd % n_head:
-            raise ConfigError(
-                f"model.n_embd={n_embd} must be divisible by model.n_head={n_head} (each head gets n_embd/n_head dims)"
-            )
+        n_layer, n_head, n_embd, dropout = checked_sizes(n_layer, n_head, n_embd, dropout)
         self.vocab_size, self.block_size = vocab_size, block_size
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(vocab_size, n_embd),  # token embeddings, shared with lm_head
-            wpe=nn.Embedding(block_size, n_embd),  # learned position embeddings
+            wpe=nn.Embedding(block_size, n_embd) if grid is None else GridPositions(*grid, n_embd),  # learned positions
             drop=nn.Dropout(dropout),
-            h=nn.ModuleList(Block(n_embd, n_head, dropout, bias) for _ in range(n_layer)),
+            h=nn.ModuleList(Block(n_embd, n_head, dropout, bias, causal) for _ in range(n_layer)),
             ln_f=nn.LayerNorm(n_embd, bias=bias),
         ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # weight tying (Press & Wolf 2017)
         self.apply(init_gpt_weights)
-        for name, parameter in self.named_parameters():
-            if name.endswith("c_proj.weight"):  # residual projections: keep the residual stream's variance O(1)
-                nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * n_layer))
+        init_residual_projections(self, n_layer)
 
     @property
     def context_size(self) -> int:
@@ -162,13 +210,14 @@ class GPT(nn.Module):
 
         Runs `forward` eagerly even when the network is compiled (`model.compile=true`): the cache grows every
         step, and compiled code would recompile for each new length."""
-        cache = KVCache() if cache is None else cache
+        cache = KVCache(self.block_size) if cache is None else cache
         return self.forward(idx, cache), cache
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         """Parameter count; non_embedding leaves out the position table (the token table is also the lm_head)."""
         total = sum(p.numel() for p in self.parameters())
-        return total - self.transformer.wpe.weight.numel() if non_embedding else total
+        positions = sum(p.numel() for p in self.transformer.wpe.parameters())
+        return total - positions if non_embedding else total
 
     def flops_per_token(self) -> int:
         """Training (forward + backward) FLOPs per token at full context: nanoGPT's 6N + 12·L·H·Q·T (PaLM)."""
