@@ -64,9 +64,9 @@ def run_cli(capsys, monkeypatch, output_dir):
     """Run `genlab-{train,eval,sample} args...` in this process, as the console script would."""
 
     def run(command: str, *args: str) -> CliResult:
-        from genlab import eval as eval_app, sample as sample_app, train as train_app
+        from genlab import eval as eval_app, export as export_app, sample as sample_app, train as train_app
 
-        main = {"train": train_app.main, "eval": eval_app.main, "sample": sample_app.main}[command]
+        main = {"train": train_app.main, "eval": eval_app.main, "sample": sample_app.main, "export": export_app.main}[command]
         monkeypatch.setattr(sys, "argv", [f"genlab-{command}", *args])
         capsys.readouterr()
         try:

@@ -10,6 +10,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf
 
 from genlab.errors import CheckpointError, state_dict_mismatch
+from genlab.file_hash import file_sha256
+from genlab.models.lora_checkpoint import BASE_KEY
 from genlab.runs.atomic import write_atomic
 
 
@@ -44,6 +46,26 @@ def read_checkpoint(path, map_location="cpu", mmap: bool = False) -> dict:
         raise CheckpointError(f"cannot read checkpoint {path}: {str(error).splitlines()[0]}") from None
 
 
+def complete_from_base(checkpoint: dict, path) -> dict:
+    """The checkpoint with its base weights put back (read from the recorded base, whose hash must match); a
+    checkpoint that is not an adapter checkpoint is returned as it is."""
+    base = (checkpoint.get("genlab") or {}).get(BASE_KEY)
+    if not base:
+        return checkpoint
+    if not isinstance(base, dict) or not all(isinstance(base.get(key), str) for key in ("path", "sha256")):
+        raise CheckpointError(f"{path}: its {BASE_KEY} record must hold the base checkpoint's path and sha256")
+    base_path = Path(base["path"])
+    if not base_path.is_file():
+        raise CheckpointError(f"{path} holds LoRA adapters for {base_path}, which is gone; put the base checkpoint back "
+                              "there (or export a merged model while it exists: genlab-export format=genlab)")
+    if file_sha256(base_path) != base["sha256"]:
+        raise CheckpointError(f"{path} holds LoRA adapters for {base_path}, which has changed since (its sha256 "
+                              "differs): the adapters fit only the original base checkpoint")
+    weights = read_checkpoint(base_path)["state_dict"]
+    checkpoint["state_dict"] = {**weights, **checkpoint["state_dict"]}
+    return checkpoint
+
+
 def genlab_metadata(checkpoint: dict, path) -> dict:
     """The `genlab` block every genlab checkpoint carries (config, data description, version, run_id)."""
     meta = checkpoint.get("genlab") if isinstance(checkpoint, dict) else None
@@ -65,10 +87,12 @@ def build_module(model_config, checkpoint: dict, path):
         )
     module = instantiate_model(model_config)
     try:
-        module.load_state_dict(checkpoint["state_dict"])
+        module.load_state_dict(complete_from_base(checkpoint, path)["state_dict"])
     except RuntimeError as error:
         raise CheckpointError(f"{path} does not fit model {model_config.get('_target_')}: "
                               f"{state_dict_mismatch(error)}") from None
+    if hasattr(module, "merge_adapters"):
+        module.merge_adapters()  # LoRA adapters folded in: a plain network to sample, evaluate or export
     module.data_description = checkpoint.get("genlab", {}).get("data", {})  # e.g. the LM's tokenizer
     return module.eval()
 
@@ -90,7 +114,7 @@ def load_module(path, map_location="cpu"):
     meta = genlab_metadata(checkpoint, path)
     check_stored_config(meta["config"], path)
     module = build_module(OmegaConf.create(meta["config"]["model"]), checkpoint, path)
-    module.genlab_config = meta["config"]
+    module.genlab_config, module.genlab_meta = meta["config"], meta
     return module
 
 
@@ -119,7 +143,8 @@ def check_resume_fits(cfg, datamodule, model, path: Path) -> None:
             )
     if hasattr(model, "configure_for_data"):  # a network sized by the data is built when the trainer sets it up
         model.configure_for_data(datamodule)
-    model.load_state_dict(checkpoint["state_dict"])  # torch's error names each key that differs; fit loads it again
+    model.load_state_dict(complete_from_base(checkpoint, path)["state_dict"])  # torch's error names each key that
+    # differs; fit loads it again
 
 
 def resume_checkpoint(cfg) -> str | None:

@@ -49,9 +49,11 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     with contextlib.ExitStack() as recording:
         if not cfg.get("resume"):
             recording.enter_context(run)
-        datamodule, model, ckpt_path = build_checked(cfg)
+        datamodule, model, ckpt_path, initial = build_checked(cfg, overrides)
         if cfg.get("resume"):
             recording.enter_context(run)
+        if initial is not None:
+            run.update(init_from=initial.record)
         if global_rank() == 0:
             print_config_tree(cfg, save_to=run_dir / "config_tree.log")
         trainer = build_trainer(cfg, build_callbacks(cfg), build_loggers(cfg))
@@ -72,25 +74,42 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     return metrics
 
 
-def build_checked(cfg: DictConfig):
-    """(datamodule, model, checkpoint to fit from): the data set up (bad or missing data fails here, in one line; fit
-    reuses what it loaded) and, resuming, the checkpoint checked against this config's data and model (rank 0)."""
+def build_checked(cfg: DictConfig, overrides: list[str]):
+    """(datamodule, model, checkpoint to fit from, init_from's checkpoint or None): the data set up (bad or missing
+    data fails here, in one line; fit reuses what it loaded); resuming, the checkpoint checked against this config's
+    data and model (rank 0); with init_from, the model built to the checkpoint's architecture (`cfg.model` updated,
+    so the run's checkpoints record it), its tokenizer given to the data, its weights loaded."""
     from hydra.utils import instantiate
+    from omegaconf import open_dict
 
     from genlab.checkpoints import check_resume_fits, resume_checkpoint
     from genlab.models.build import instantiate_model
 
     datamodule = instantiate(cfg.data, _convert_="all")
+    initial = None
+    if cfg.get("init_from"):
+        from genlab.init_from import InitialCheckpoint
+
+        initial = InitialCheckpoint(cfg.init_from)
+        with open_dict(cfg):
+            cfg.model = initial.model_config(cfg, overrides)
+        initial.prepare_data(datamodule)
     model = instantiate_model(cfg.model)
     ckpt_path = resume_checkpoint(cfg)
+    if cfg.get("resume") and ckpt_path:
+        from genlab.init_from import reuse_tokenizer_on_resume
+
+        reuse_tokenizer_on_resume(datamodule, ckpt_path)
     if global_rank() == 0:
         datamodule.prepare_data()
-        datamodule.setup("fit")
-        if cfg.get("resume") and ckpt_path:
-            check_resume_fits(cfg, datamodule, model, Path(ckpt_path))
-            if not Path(ckpt_path).name.startswith("last"):
-                print(f"resume={cfg.resume}: no last.ckpt (killed during its first save?); resuming from {ckpt_path}")
-    return datamodule, model, ckpt_path
+    datamodule.setup("fit")
+    if initial is not None:
+        initial.load_into(model, datamodule)
+    if global_rank() == 0 and cfg.get("resume") and ckpt_path:
+        check_resume_fits(cfg, datamodule, model, Path(ckpt_path))
+        if not Path(ckpt_path).name.startswith("last"):
+            print(f"resume={cfg.resume}: no last.ckpt (killed during its first save?); resuming from {ckpt_path}")
+    return datamodule, model, ckpt_path, initial
 
 
 def task(cfg: DictConfig) -> float | None:

@@ -43,6 +43,7 @@ class TrainConfig(CommonConfig):
     test: bool = True
     ckpt_path: Optional[str] = None
     resume: Optional[str] = None
+    init_from: Optional[str] = None
     optimized_metric: Optional[str] = None
     float32_matmul_precision: Optional[str] = None  # highest | high | medium; None: PyTorch's default
     trainer: Any = MISSING
@@ -69,7 +70,16 @@ class SampleConfig(CommonConfig):
     top_p: Optional[float] = None
 
 
-SCHEMAS = {"train": TrainConfig, "eval": EvalConfig, "sample": SampleConfig}  # by config (command) name
+@dataclass
+class ExportConfig:
+    task_name: str = MISSING
+    run_id: str = MISSING
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    ckpt_path: str = MISSING
+    format: str = "genlab"
+
+
+SCHEMAS = {"train": TrainConfig, "eval": EvalConfig, "sample": SampleConfig, "export": ExportConfig}  # by command
 
 
 def top_level_keys(config_name: str) -> list[str]:
@@ -83,3 +93,4 @@ def register_schemas() -> None:
     store.store(name="genlab_train_schema", node=TrainConfig)
     store.store(name="genlab_eval_schema", node=EvalConfig)
     store.store(name="genlab_sample_schema", node=SampleConfig)
+    store.store(name="genlab_export_schema", node=ExportConfig)

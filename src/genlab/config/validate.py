@@ -93,6 +93,24 @@ def check_resume(cfg: DictConfig) -> None:
         check_resumable(cfg)
 
 
+def check_init_from(cfg: DictConfig) -> None:
+    """init_from starts a new run from a checkpoint: not with resume=, and its checkpoint must load safely and fit
+    this config's model overrides (read before the run's dir gets a run_info.json). LoRA adapters need a base."""
+    init_from, rank = cfg.get("init_from"), OmegaConf.select(cfg, "model.lora.rank", default=None)
+    if init_from and cfg.get("resume"):
+        raise ConfigError("init_from starts a new run from a checkpoint's weights and resume= continues a run: give one")
+    if rank and not init_from and not cfg.get("resume"):
+        raise ConfigError(f"model.lora.rank={rank} trains adapters on a pretrained model's frozen weights: give "
+                          "init_from=<checkpoint or run dir>")
+    if init_from:
+        from hydra.core.hydra_config import HydraConfig
+
+        from genlab.init_from import InitialCheckpoint
+
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        InitialCheckpoint(init_from).model_config(cfg, overrides)
+
+
 def check_not_running(resume: str) -> None:
     """A run is resumed only once its process is gone (DDP ranks > 0 join their own rank 0's run)."""
     if global_rank() != 0 or is_sweep_dir(resume):
@@ -244,4 +262,5 @@ def validate_config(cfg: DictConfig) -> None:
     check_loggers(cfg)
     check_gpu_only(cfg)
     check_group_arguments(cfg, () if OmegaConf.get_type(cfg) is TrainConfig else ("model", "data"))
+    check_init_from(cfg)
     check_resume(cfg)

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from genlab.checks import fraction, integer
 from genlab.data.batched import whole_batch
 from genlab.data.epoch_samplers import RandomWindowSampler, ResumableTrainOrder, loader_generator
+from genlab.data.text_selection import select_text
 from genlab.data.token_cache import cached_tokenizer, cached_tokens
 from genlab.data.tokenizers import TextTokenizer, check_kind
 from genlab.errors import ConfigError, DataError
@@ -66,6 +67,9 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         cache_dir: str = ".cache",
         num_workers: int = 0,
         seed: int = 0,
+        only: str | list[int] | None = None,
+        exclude: str | list[int] | None = None,
+        unknown_token: str | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(path, (str, Path)) or not str(path).strip():
@@ -82,6 +86,11 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         self.num_workers = integer("data.num_workers", num_workers, minimum=0)
         self.seed = integer("data.seed", seed, minimum=0)
         self.has_test_split = self.split_fractions["test"] > 0
+        self.only, self.exclude = only, exclude
+        if unknown_token is not None and (not isinstance(unknown_token, str) or len(unknown_token) != 1):
+            raise ConfigError(f"data.unknown_token must be one character, got {unknown_token!r}")
+        self.unknown_token = unknown_token
+        self.given_tokenizer: TextTokenizer | None = None  # a checkpoint's (init_from), else one built from the text
         self.tokenizer: TextTokenizer | None = None
         self.vocab_size: int | None = None  # the tokenizer's real size, known after setup()
         self.token_chars: torch.Tensor | None = None
@@ -115,7 +124,28 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         if not text:
             raise DataError(f"text file {self.path} is empty")
         self.sha256 = hashlib.sha256(raw).hexdigest()
-        return text
+        return select_text(text, self.only, self.exclude, str(self.path))
+
+    def use_tokenizer(self, tokenizer: TextTokenizer) -> None:
+        """Encode with this tokenizer (a checkpoint's, to fine-tune it) instead of one built from the text."""
+        self.given_tokenizer = tokenizer
+
+    def in_vocabulary(self, text: str, tokenizer: TextTokenizer) -> str:
+        """`text` when the given character vocabulary covers it; with data.unknown_token, its other characters
+        mapped to that one; else ConfigError listing them."""
+        unknown = sorted(set(text) - set(getattr(tokenizer, "chars", text)))
+        if not unknown:
+            return text
+        listed = " ".join(repr(char) for char in unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+        if self.unknown_token is None:
+            raise ConfigError(
+                f"{len(unknown)} characters of {self.path} are not in the checkpoint's {tokenizer.vocab_size}-character "
+                f"vocabulary: {listed}; take them out (data.only, data.exclude) or set data.unknown_token=<one of its "
+                "characters> to map them to it")
+        if self.unknown_token not in tokenizer.chars:
+            raise ConfigError(f"data.unknown_token={self.unknown_token!r} is not in the checkpoint's "
+                              f"{tokenizer.vocab_size}-character vocabulary")
+        return text.translate({ord(char): self.unknown_token for char in unknown})
 
     def _split(self, text: str) -> dict[str, str]:
         """Train = first part of the characters, then val, then test (only when test_fraction > 0), as nanoGPT does."""
@@ -130,9 +160,13 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         if self.datasets is not None:
             return
         text = self.read_text()
+        if self.given_tokenizer is not None:
+            tokenizer = self.given_tokenizer
+            text = self.in_vocabulary(text, tokenizer)
         self._split_texts = self._split(text)
-        vocab_text = text if self.tokenizer_kind == "char" else self._split_texts["train"]
-        tokenizer = cached_tokenizer(self.tokenizer_kind, vocab_text, self.vocab_size_target, self.cache_dir)
+        if self.given_tokenizer is None:
+            vocab_text = text if self.tokenizer_kind == "char" else self._split_texts["train"]
+            tokenizer = cached_tokenizer(self.tokenizer_kind, vocab_text, self.vocab_size_target, self.cache_dir)
         tokens = {
             split: cached_tokens(tokenizer, split_text, self.cache_dir, {"path": str(self.path), "split": split})
             for split, split_text in self._split_texts.items()
@@ -200,6 +234,8 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         return {
             "dataset": "text",
             "path": str(self.path),
+            **({"only": self.only} if self.only is not None else {}),
+            **({"exclude": self.exclude} if self.exclude is not None else {}),
             "sha256": self.sha256,
             "tokenizer": self.tokenizer.describe(),
             "vocab_size": self.vocab_size,

@@ -12,8 +12,9 @@ class RNNLanguageModel(LanguageModel):
                  betas: tuple[float, float] = (0.9, 0.99), warmup_steps: int = 100, lr_decay_steps: int | None = None,
                  sample_prompt: str = "\n", sample_tokens: int = 200, temperature: float = 0.8,
                  top_k: int | None = 200):
-        super().__init__(vocab_size, lr, min_lr, weight_decay, betas, warmup_steps, lr_decay_steps, sample_prompt,
-                         sample_tokens, temperature, top_k)
+        super().__init__(vocab_size=vocab_size, lr=lr, min_lr=min_lr, weight_decay=weight_decay, betas=betas,
+                         warmup_steps=warmup_steps, lr_decay_steps=lr_decay_steps, sample_prompt=sample_prompt,
+                         sample_tokens=sample_tokens, temperature=temperature, top_k=top_k)
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
         self.embedding_dim, self.dropout, self.tie_embeddings = embedding_dim, dropout, tie_embeddings
         self.finish_setup()

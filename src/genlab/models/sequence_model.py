@@ -13,18 +13,22 @@ from torchmetrics import SumMetric
 from genlab.checks import number
 from genlab.errors import ConfigError
 from genlab.models.fused_clipping import clip_in_fused_step
+from genlab.checkpoints import complete_from_base
+from genlab.models.lora_checkpoint import BASE_KEY, keep_adapters_only
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
 from genlab.models.module import GenlabModule
 from genlab.models.step_logging import logs_this_step
+from genlab.networks.lora import merge_lora
 
 NO_DECAY_MODULES = (nn.Embedding, nn.LayerNorm)
 EVALUATED_SPLITS = ("val", "test")
 
 
 def parameter_groups(network: nn.Module, weight_decay: float) -> list[dict]:
-    """AdamW groups: decay on weight matrices; none on biases, norms and embeddings (tied heads included)."""
+    """AdamW groups of the trainable parameters: decay on weight matrices; none on biases, norms and embeddings (tied
+    heads included)."""
     exempt = {id(p) for module in network.modules() if isinstance(module, NO_DECAY_MODULES) for p in module.parameters()}
-    params = list(dict.fromkeys(network.parameters()))  # tied weights once
+    params = [p for p in dict.fromkeys(network.parameters()) if p.requires_grad]  # tied weights once; frozen ones not
     decay = [p for p in params if p.dim() >= 2 and id(p) not in exempt]
     no_decay = [p for p in params if p.dim() < 2 or id(p) in exempt]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -59,6 +63,7 @@ class SequenceModel(GenlabModule):
         self.lr_decay_steps = None if lr_decay_steps is None else int(number("model.lr_decay_steps", lr_decay_steps, 1))
         self.vocab_size = vocab_size
         self.network: nn.Module | None = None  # members call `self.finish_setup()` after storing their sizes
+        self.lora_base: dict | None = None  # the base checkpoint LoRA adapters were trained on (set by init_from)
         self.sums = nn.ModuleDict({
             split: nn.ModuleDict({name: SumMetric().set_dtype(torch.float64) for name in ("nats", "tokens", *counts)})
             for split in EVALUATED_SPLITS
@@ -74,11 +79,24 @@ class SequenceModel(GenlabModule):
             self.network = self.build_network(self.vocab_size)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Record the vocabulary size in the stored model config, so the checkpoint alone rebuilds the network."""
+        """Record the vocabulary size in the stored model config, so the checkpoint alone rebuilds the network; a LoRA
+        run keeps only its adapters, and where its frozen base weights come from."""
         meta = checkpoint.get("genlab")
         if meta:
             config = meta["config"]
             meta["config"] = {**config, "model": {**config["model"], "vocab_size": self.vocab_size}}
+        if self.lora_base:
+            keep_adapters_only(checkpoint, self.lora_base)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """A LoRA run's checkpoint (resumed) gets its base weights back from the recorded base checkpoint."""
+        complete_from_base(checkpoint, "the resumed checkpoint")
+        self.lora_base = (checkpoint.get("genlab") or {}).get(BASE_KEY)
+
+    def merge_adapters(self) -> None:
+        """Fold LoRA adapters into the network's weights (sampling and export need a plain network)."""
+        if self.network is not None:
+            self.network = merge_lora(self.network)
 
     # ---- training ------------------------------------------------------------------------------------
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
