@@ -133,3 +133,15 @@ def trained_run(tmp_path_factory, cache_dir) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = run_dirs(out)
     return run_dir
+
+
+def train_in_process(*args: str) -> None:
+    """genlab-train in this process, for fixtures shared by a module (run_cli is per test)."""
+    from genlab import train as train_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["genlab-train", *args])
+        try:
+            train_app.main()
+        except SystemExit as exit_:
+            assert not exit_.code, f"fixture run failed: {args}"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, run_dirs
+from conftest import REPO, run_dirs, train_in_process
 
 ANY = "<...>"  # in an expected message: any text (a timestamped run dir)
 TEXT = "".join(f"{name}:\nThe {thing} is {mood}.\n\n" for name, thing, mood in [
@@ -22,8 +22,8 @@ SMALL_TEXT_RUN = ["data=text", "data.block_size=16", "data.batch_size=4", "data.
                   "trainer.max_steps=2", "trainer.max_epochs=-1", "model.sample_tokens=4", "test=false",
                   "callbacks.rich_progress_bar=null"]
 ON_CPU = "on CPU use trainer.precision=32-true or bf16-mixed and trainer=default, cpu or ddp_cpu"
-TRAIN_KEYS = ("callbacks, ckpt_path, data, float32_matmul_precision, logger, metrics, model, optimized_metric, paths, "
-              "resume, run_id, seed, tags, task_name, test, train, trainer")
+TRAIN_KEYS = ("callbacks, ckpt_path, data, float32_matmul_precision, init_from, logger, metrics, model, optimized_metric, "
+              "paths, resume, run_id, seed, tags, task_name, test, train, trainer")
 SAMPLE_KEYS = ("ckpt_path, class_label, data, max_new_tokens, metrics, model, num_samples, paths, prompt, run_id, seed, "
                "task_name, temperature, top_k, top_p")
 
@@ -39,18 +39,6 @@ def assert_one_line(stderr: str, command: str, message: str, only_line: bool = F
     pattern = ".+".join(map(re.escape, f"genlab-{command}: error: {message}".split(ANY)))
     assert lines and re.fullmatch(pattern, lines[-1]), stderr[-2000:]
     assert len(lines) == 1 or not only_line, stderr[-2000:]
-
-
-def train_in_process(*args: str) -> None:
-    """genlab-train in this process, for fixtures shared by a module (run_cli is per test)."""
-    from genlab import train as train_app
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "argv", ["genlab-train", *args])
-        try:
-            train_app.main()
-        except SystemExit as exit_:
-            assert not exit_.code, f"fixture run failed: {args}"
 
 
 @pytest.fixture(scope="module")

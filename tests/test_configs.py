@@ -4,10 +4,13 @@ import math
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, read_run_info, run_subprocess
+from conftest import REPO, SHARED_DATA, read_run_info, run_dirs, run_subprocess, train_in_process
 
 CONF = REPO / "conf"
-NEEDS_SHARED = {"mnist": "mnist", "shakespeare": "tinyshakespeare"}  # experiment name part → the shared data folder it reads
+# experiment name part → the shared data folder it reads (the fine-tuning pair's text is Tiny Shakespeare's)
+NEEDS_SHARED = {"mnist": "mnist", "shakespeare": "tinyshakespeare", "gpt_pretrain": "tinyshakespeare",
+                "gpt_finetune": "tinyshakespeare", "gpt_lora": "tinyshakespeare"}
+FINE_TUNES = {"gpt_finetune_cpu": "gpt_pretrain_cpu", "gpt_lora_cpu": "gpt_pretrain_cpu"}  # → the base they start from
 
 
 def options(group: str) -> list[str]:
@@ -16,15 +19,31 @@ def options(group: str) -> list[str]:
 
 # dcgan_cifar10 has no shared data: test_cifar10_experiment_runs_on_generated_batches runs it on generated batches.
 @pytest.mark.parametrize("experiment", [name for name in options("experiment") if not name.endswith("cifar10")])
-def test_experiment_runs_one_fast_dev_run_batch(run_cli, output_dir, experiment):
+def test_experiment_runs_one_fast_dev_run_batch(run_cli, output_dir, experiment, request):
     folder = next((f for part, f in NEEDS_SHARED.items() if part in experiment), None)
     if folder and not (SHARED_DATA / folder).is_dir():
         pytest.skip(f"{SHARED_DATA}/{folder} is absent")
+    base = [f"init_from={request.getfixturevalue('pretrained_base')}"] if experiment in FINE_TUNES else []
     result = run_cli("train", f"experiment={experiment}", "debug=fdr", f"paths.data_dir={SHARED_DATA}",
-                     "metrics.feature_net=null")  # FID/KID/IS have their own tests
+                     "metrics.feature_net=null", *base)  # FID/KID/IS have their own tests
     assert result.exit_code == 0, result.stderr
     (run_dir,) = (output_dir / "debug" / "runs").iterdir()
     assert read_run_info(run_dir)["status"] == "completed"
+
+
+@pytest.fixture(scope="module")
+def pretrained_base(tmp_path_factory, cache_dir):
+    """A run of the experiment the fine-tuning experiments start from (two steps of it: its architecture matters)."""
+    (experiment,) = set(FINE_TUNES.values())
+    root = tmp_path_factory.mktemp("base")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENLAB_OUTPUT_DIR", str(root))
+        patch.setenv("GENLAB_CACHE_DIR", str(cache_dir))
+        train_in_process(f"experiment={experiment}", f"paths.data_dir={SHARED_DATA}", "trainer.max_steps=2",
+                         "data.train_batches_per_epoch=2", "data.val_windows=8", "test=false", "metrics=none",
+                         "callbacks.rich_progress_bar=null", "task_name=base")
+    (run_dir,) = run_dirs(root, "base")
+    return run_dir
 
 
 @pytest.mark.parametrize("debug", options("debug"))

@@ -2,13 +2,14 @@
 LoRA trains only adapters whose small checkpoints point to their base, resumes exactly, merges for sampling and
 export, and a GPT exports to a Hugging Face GPT-2 directory that gives the same logits and greedy text."""
 import csv
+import json
 import shutil
 
 import pytest
 import torch
 
 import genlab
-from conftest import read_run_info, run_dirs
+from conftest import read_run_info, run_dirs, train_in_process
 from genlab.data.text_selection import select_text
 from genlab.errors import ConfigError, DataError
 from genlab.networks.lora import LoRALinear
@@ -32,8 +33,6 @@ def column(run_dir, key: str) -> list[tuple[int, float]]:
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory, cache_dir):
     """A GPT pre-trained on the play without Juliet's speeches, and the play's file."""
-    from test_bad_input_catalogue import train_in_process
-
     root = tmp_path_factory.mktemp("pretrained")
     text_file = root / "play.txt"
     text_file.write_text(TEXT, encoding="utf-8")
@@ -48,7 +47,7 @@ def pretrained(tmp_path_factory, cache_dir):
 def fine_tune(run_cli, output_dir, pretrained, name: str, *extra: str) -> tuple[int, object]:
     run_dir, text_file = pretrained
     result = run_cli("train", *lm_run(text_file, f"data.only='{SPEECHES}'", f"init_from={run_dir}",
-                                      "data.unknown_token=' '", f"task_name={name}", *extra))
+                                      "data.unknown_char=' '", f"task_name={name}", *extra))
     return result, (run_dirs(output_dir, name) or [None])[-1]
 
 
@@ -79,6 +78,10 @@ def test_init_from_starts_a_new_run_from_the_checkpoints_weights_and_records_its
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["genlab"]["config"]["init_from"] == str(pretrained[0])
     assert checkpoint["genlab"]["data"]["tokenizer"] == torch.load(best, weights_only=True)["genlab"]["data"]["tokenizer"]
+    evaluated = run_cli("eval", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}", "split=val")
+    assert evaluated.exit_code == 0, evaluated.stderr  # the slice read in the checkpoint's vocabulary, not its own
+    (report,) = run_dir.glob("evals/*/eval_metrics.json")
+    assert json.loads(report.read_text())["metrics"]["val/loss"] == pytest.approx(column(run_dir, "val/loss")[-1][1])
 
 
 def test_the_model_init_from_builds_holds_the_checkpoints_weights(pretrained, tmp_path):
@@ -93,7 +96,7 @@ def test_the_model_init_from_builds_holds_the_checkpoints_weights(pretrained, tm
     model_config = initial.model_config(composed, [])
     assert model_config.lr == 1e-4 and model_config.vocab_size == initial.meta["config"]["model"]["vocab_size"]
     model = instantiate_model(model_config)
-    datamodule = TextDataModule(str(pretrained[1]), block_size=32, batch_size=8, only=SPEECHES, unknown_token=" ",
+    datamodule = TextDataModule(str(pretrained[1]), block_size=32, batch_size=8, only=SPEECHES, unknown_char=" ",
                                 cache_dir=str(tmp_path / "cache"))
     initial.prepare_data(datamodule)
     datamodule.setup()
@@ -124,8 +127,8 @@ def test_fine_tuning_text_with_characters_outside_the_vocabulary_names_them_or_m
     assert result.stderr.strip().splitlines()[-1] == (
         f"genlab-train: error: {len(unknown)} characters of {text_file} are not in the checkpoint's {len(vocabulary)}-"
         f"character vocabulary: {' '.join(map(repr, unknown))}; take them out (data.only, data.exclude) or set "
-        "data.unknown_token=<one of its characters> to map them to it")
-    assert run_cli("train", *args, "data.unknown_token=' '").exit_code == 0
+        "data.unknown_char=<one of its characters> to map them to it")
+    assert run_cli("train", *args, "data.unknown_char=' '").exit_code == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -175,7 +178,7 @@ def test_a_lora_run_resumes_exactly(run_cli, output_dir, pretrained):
     result, stopped = fine_tune(run_cli, output_dir, pretrained, "lora_halves", *schedule[:-1], "trainer.max_steps=10")
     assert result.exit_code == 0, result.stderr
     run_dir, text_file = pretrained
-    resumed = run_cli("train", *lm_run(text_file, f"data.only='{SPEECHES}'", "data.unknown_token=' '",
+    resumed = run_cli("train", *lm_run(text_file, f"data.only='{SPEECHES}'", "data.unknown_char=' '",
                                        "task_name=lora_halves", f"resume={stopped}", *schedule))
     assert resumed.exit_code == 0, resumed.stderr
     assert column(stopped, "train/loss") == column(reference, "train/loss")

@@ -21,12 +21,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from genlab.builders import sample_quality, scalar_metrics
     from genlab.checkpoints import build_module
     from genlab.config.stored import config_from_checkpoint
+    from genlab.data.tokenizers import use_stored_tokenizer
     from genlab.loggers.run_csv import RunCSVLogger
     from genlab.runs.atomic import write_json_atomic
 
     checkpoint, config = config_from_checkpoint(cfg)
     seed_everything(config.seed, workers=True)
     datamodule = instantiate(config.data, _convert_="all")
+    use_stored_tokenizer(datamodule, checkpoint.get("genlab", {}))  # an LM reads any text in its own vocabulary
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
     run_dir = Path(cfg.paths.run_dir)
     split = evaluated_split(datamodule, cfg.split)

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from genlab.checkpoints import check_stored_config, genlab_metadata, read_checkpoint
 from genlab.config.stored import overridden_keys
+from genlab.data.tokenizers import use_stored_tokenizer
 from genlab.errors import CheckpointError
 from genlab.file_hash import file_sha256
 from genlab.models.build import instantiate_model
@@ -77,7 +78,7 @@ class InitialCheckpoint:
 
     def prepare_data(self, datamodule) -> None:
         """A language model's data encoded with the checkpoint's tokenizer (its vocabulary is the model's)."""
-        reuse_tokenizer(datamodule, self.meta)
+        use_stored_tokenizer(datamodule, self.meta)
 
     def load_into(self, model, datamodule) -> None:
         """The checkpoint's weights into `model` (built for the data first where the data sizes it): every weight it
@@ -104,17 +105,8 @@ def weight_shapes(model_config: dict) -> dict[str, tuple]:
     return {key: tuple(value.shape) for key, value in module.state_dict().items() if not is_adapter(key)}
 
 
-def reuse_tokenizer(datamodule, meta: dict) -> None:
-    """Give `datamodule` the tokenizer a checkpoint's genlab block describes, when it has one and the data takes one."""
-    description = (meta.get("data") or {}).get("tokenizer")
-    if description and hasattr(datamodule, "use_tokenizer"):
-        from genlab.data.tokenizers import tokenizer_from_description
-
-        datamodule.use_tokenizer(tokenizer_from_description(description))
-
-
 def reuse_tokenizer_on_resume(datamodule, ckpt_path) -> None:
     """A resumed fine-tuning run (started with init_from) keeps the vocabulary it was given, not its text's own."""
     meta = genlab_metadata(read_checkpoint(ckpt_path, mmap=True), ckpt_path)
     if meta["config"].get("init_from"):
-        reuse_tokenizer(datamodule, meta)
+        use_stored_tokenizer(datamodule, meta)

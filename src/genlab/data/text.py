@@ -69,7 +69,7 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         seed: int = 0,
         only: str | list[int] | None = None,
         exclude: str | list[int] | None = None,
-        unknown_token: str | None = None,
+        unknown_char: str | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(path, (str, Path)) or not str(path).strip():
@@ -87,9 +87,9 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         self.seed = integer("data.seed", seed, minimum=0)
         self.has_test_split = self.split_fractions["test"] > 0
         self.only, self.exclude = only, exclude
-        if unknown_token is not None and (not isinstance(unknown_token, str) or len(unknown_token) != 1):
-            raise ConfigError(f"data.unknown_token must be one character, got {unknown_token!r}")
-        self.unknown_token = unknown_token
+        if unknown_char is not None and (not isinstance(unknown_char, str) or len(unknown_char) != 1):
+            raise ConfigError(f"data.unknown_char must be one character, got {unknown_char!r}")
+        self.unknown_char = unknown_char
         self.given_tokenizer: TextTokenizer | None = None  # a checkpoint's (init_from), else one built from the text
         self.tokenizer: TextTokenizer | None = None
         self.vocab_size: int | None = None  # the tokenizer's real size, known after setup()
@@ -131,21 +131,21 @@ class TextDataModule(ResumableTrainOrder, LightningDataModule):
         self.given_tokenizer = tokenizer
 
     def in_vocabulary(self, text: str, tokenizer: TextTokenizer) -> str:
-        """`text` when the given character vocabulary covers it; with data.unknown_token, its other characters
+        """`text` when the given character vocabulary covers it; with data.unknown_char, its other characters
         mapped to that one; else ConfigError listing them."""
         unknown = sorted(set(text) - set(getattr(tokenizer, "chars", text)))
         if not unknown:
             return text
         listed = " ".join(repr(char) for char in unknown[:20]) + (" ..." if len(unknown) > 20 else "")
-        if self.unknown_token is None:
+        if self.unknown_char is None:
             raise ConfigError(
                 f"{len(unknown)} characters of {self.path} are not in the checkpoint's {tokenizer.vocab_size}-character "
-                f"vocabulary: {listed}; take them out (data.only, data.exclude) or set data.unknown_token=<one of its "
+                f"vocabulary: {listed}; take them out (data.only, data.exclude) or set data.unknown_char=<one of its "
                 "characters> to map them to it")
-        if self.unknown_token not in tokenizer.chars:
-            raise ConfigError(f"data.unknown_token={self.unknown_token!r} is not in the checkpoint's "
+        if self.unknown_char not in tokenizer.chars:
+            raise ConfigError(f"data.unknown_char={self.unknown_char!r} is not in the checkpoint's "
                               f"{tokenizer.vocab_size}-character vocabulary")
-        return text.translate({ord(char): self.unknown_token for char in unknown})
+        return text.translate({ord(char): self.unknown_char for char in unknown})
 
     def _split(self, text: str) -> dict[str, str]:
         """Train = first part of the characters, then val, then test (only when test_fraction > 0), as nanoGPT does."""

@@ -121,3 +121,11 @@ def tokenizer_from_description(description: dict) -> TextTokenizer:
     if kind == "char":
         return CharTokenizer(description["chars"])
     return BPETokenizer(Tokenizer.from_str(description["json"]))
+
+
+def use_stored_tokenizer(datamodule, meta: dict) -> None:
+    """Give `datamodule` the tokenizer a checkpoint's genlab block describes (the model's vocabulary), when it has
+    one and the data takes one: a text other than the training text is encoded as the model reads it."""
+    description = (meta.get("data") or {}).get("tokenizer")
+    if description and hasattr(datamodule, "use_tokenizer"):
+        datamodule.use_tokenizer(tokenizer_from_description(description))
