@@ -244,3 +244,32 @@ def test_export_of_a_model_that_is_not_a_gpt_to_hugging_face_is_refused(run_cli,
     assert result.stderr.strip().splitlines()[-1] == (
         f"genlab-export: error: ckpt_path={ckpt} holds a DCGAN; format=hf exports GPT language models (format=genlab "
         "exports any)")
+
+
+@pytest.mark.parametrize("experiment", ["dcgan_digits", "vae_digits", "cnn_digits"])
+def test_init_from_fine_tunes_gans_vaes_and_classifiers_from_their_checkpoints_weights(
+        run_cli, output_dir, experiment):
+    from hydra.utils import instantiate
+
+    from genlab.config.compose import compose_run
+    from genlab.init_from import InitialCheckpoint
+    from genlab.models.build import instantiate_model
+
+    short = [f"experiment={experiment}", "trainer.max_steps=3", "trainer.max_epochs=-1", "metrics=none", "test=false",
+             "callbacks.rich_progress_bar=null"]
+    assert run_cli("train", *short, "task_name=pre").exit_code == 0
+    (source,) = run_dirs(output_dir, "pre")
+    result = run_cli("train", *short, "task_name=tuned", f"init_from={source}")
+    assert result.exit_code == 0, result.stderr
+    (tuned,) = run_dirs(output_dir, "tuned")
+    assert read_run_info(tuned)["init_from"]["path"].startswith(str(source.resolve()))
+
+    initial, cfg = InitialCheckpoint(source), compose_run(short)
+    model = instantiate_model(initial.model_config(cfg, []))
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+    initial.load_into(model, datamodule)
+    trained = initial.checkpoint["state_dict"]
+    assert trained and all(torch.equal(model.state_dict()[key], value) for key, value in trained.items())
+    fresh = instantiate_model(initial.model_config(cfg, [])).state_dict()
+    assert not all(torch.equal(fresh[key], value) for key, value in trained.items())  # a fresh model differs: the weights came from the checkpoint
