@@ -26,6 +26,8 @@ TRAIN_KEYS = ("callbacks, ckpt_path, data, float32_matmul_precision, init_from, 
               "paths, resume, run_id, seed, tags, task_name, test, train, trainer")
 SAMPLE_KEYS = ("ckpt_path, class_label, data, max_new_tokens, metrics, model, num_samples, paths, prompt, run_id, seed, "
                "task_name, temperature, top_k, top_p")
+EVAL_KEYS = "ckpt_path, data, metrics, model, paths, run_id, seed, split, task_name, trainer"
+EXPORT_KEYS = "ckpt_path, format, paths, run_id, task_name"
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -109,6 +111,10 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("train", ["sed=3"], f"unknown config key 'sed'; top-level keys are: {TRAIN_KEYS}; did you mean seed?"),
         ("sample", [f"ckpt_path={tmp}/any.ckpt", "num_sample=3"],
          f"unknown config key 'num_sample'; top-level keys are: {SAMPLE_KEYS}; did you mean num_samples?"),
+        ("eval", [f"ckpt_path={tmp}/any.ckpt", "seeed=3"],
+         f"unknown config key 'seeed'; top-level keys are: {EVAL_KEYS}; did you mean seed?"),
+        ("export", [f"ckpt_path={tmp}/any.ckpt", "formatt=hf"],
+         f"unknown config key 'formatt'; top-level keys are: {EXPORT_KEYS}; did you mean format?"),
         ("train", ["task_name=../../../x"],
          "task_name='../../../x' must be a plain name (no '/', '\\' or '..'): it names a directory under paths.output_dir"),
         ("train", ["run_id=../../x"],
@@ -255,7 +261,7 @@ def data_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 @pytest.mark.parametrize("case", list(data_cases(Path("/t"))))
-def test_bad_data_or_model_size_is_one_line_naming_the_file_or_key(run_cli, outputs, tmp_path, case):
+def test_bad_data_or_model_size_is_one_line_naming_the_file_or_key_before_the_config_tree(run_cli, outputs, tmp_path, case):
     images = np.zeros((10, 28, 28), np.uint8)
     mnist_dir(tmp_path / "truncated", gzip.compress(idx_bytes(images)[:-100]))
     mnist_dir(tmp_path / "corrupt", b"garbage, not gzip")
@@ -266,6 +272,7 @@ def test_bad_data_or_model_size_is_one_line_naming_the_file_or_key(run_cli, outp
     result = run_cli("train", *args)
     assert result.exit_code == 2
     assert_one_line(result.stderr, "train", message)
+    assert result.stdout == ""  # the error comes before the config tree, not after 150 lines of it
     after = files_of(outputs)
     assert {key: after[key] for key in before} == before  # only the new (failed) run's own files were added
 

@@ -11,6 +11,7 @@ from genlab.compare.comparison import Comparison, build_comparison
 from genlab.compare.console import print_comparison
 from genlab.compare.discover import default_out_dir
 from genlab.compare.errors import CompareInputError
+from genlab.compare.metrics_csv import METRICS_FILE
 from genlab.runs.atomic import write_atomic
 
 HTML_FILE = "compare.html"
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(error))
     for run_dir, reason in comparison.skipped.items():
         warn(f"skipping {run_dir}: {reason}")
+    for run in comparison.runs:
+        if run.skipped_rows:
+            warn(f"{run.run_dir / METRICS_FILE}: skipped {run.skipped_rows} row(s) whose step is not a whole finite "
+                 "number; the run's other rows are compared")
     print_comparison(comparison, Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH))
     try:
         html_path, png_path = write_report(comparison, out_dir)

@@ -35,6 +35,7 @@ class RunRecord:
     wall_time_s: float | None
     series: dict[str, Series] = field(default_factory=dict)
     latest_sample: Path | None = None
+    skipped_rows: int = 0  # metrics.csv rows naming no step (nan, inf, 2.5), left out of the series
 
     def value_of(self, key: str) -> Any:
         """The run's value for `key`: its override, else its composed config's; UNSET if it has neither."""
@@ -107,6 +108,7 @@ def read_run(run_dir: Path, now: datetime) -> RunRecord:
     if not isinstance(overrides, list):  # no run_info.json: Hydra's record, else the summary's space-joined string
         overrides = read_yaml(run_dir / HYDRA_OVERRIDES, list) or (overrides or "").split()
     settings = read_yaml(run_dir / HYDRA_SETTINGS, dict) or {}
+    series, skipped_rows = read_series(run_dir)
     return RunRecord(
         run_dir=run_dir,
         run_id=str(info.get("run_id") or run_dir.name),
@@ -116,6 +118,7 @@ def read_run(run_dir: Path, now: datetime) -> RunRecord:
         status=status,
         status_detail=detail,
         wall_time_s=wall_time_s(info, status, now) if "start_time" in info else info.get("wall_time_s"),
-        series=read_series(run_dir),
+        series=series,
         latest_sample=latest_sample(run_dir),
+        skipped_rows=skipped_rows,
     )
