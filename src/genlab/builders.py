@@ -76,6 +76,7 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
     """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm);
     DDP ranks it starts join this job's run (see genlab.runs.ddp_ranks); its callbacks' inherited no-op batch hooks
     are skipped (see genlab.callbacks.batch_hooks)."""
+    from genlab.cpu_bf16 import warn_if_bf16_is_emulated
     from genlab.runs.ddp_ranks import start_ranks_as_job_processes
     from genlab.runs.slurm import slurm_environment
 
@@ -88,6 +89,7 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
         extra["plugins"] = [*instantiate(cfg.trainer.get("plugins") or [], _convert_="all"), *environment]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **extra, _convert_="all")
     skip_inherited_batch_hooks(trainer.callbacks)  # with Lightning's defaults it added
+    warn_if_bf16_is_emulated(trainer)
     return trainer
 
 

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from genlab.checks import fraction, integer
+from genlab.cpu_bf16 import run_recurrent
 from genlab.errors import ConfigError
 
 
@@ -108,7 +109,7 @@ class RowLSTM(nn.Module):
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Last hidden state of the top layer (B, hidden_size * directions)."""
         rows = images.permute(0, 2, 1, 3).flatten(2)  # (B, H, C*W)
-        _, (hidden, _) = self.lstm(rows)  # hidden: (layers * directions, B, hidden)
+        _, (hidden, _) = run_recurrent(self.lstm, rows)  # hidden: (layers * directions, B, hidden)
         directions = 2 if self.lstm.bidirectional else 1
         return hidden[-directions:].permute(1, 0, 2).flatten(1)  # (B, hidden * directions)
 

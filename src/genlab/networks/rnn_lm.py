@@ -2,8 +2,9 @@
 import torch
 from torch import nn
 
-from genlab.errors import ConfigError
 from genlab.checks import fraction, integer
+from genlab.cpu_bf16 import run_recurrent
+from genlab.errors import ConfigError
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -51,7 +52,7 @@ class RNNLM(nn.Module):
     def forward(self, idx: torch.Tensor, state: RNNState | None = None) -> tuple[torch.Tensor, RNNState]:
         """idx (B, T) int64 after `state` (None: zeros) → logits (B, T, V) and the state after the last token."""
         x = self.dropout(self.embedding(idx))  # (B, T, E)
-        outputs, state = self.rnn(x, state)  # (B, T, H)
+        outputs, state = run_recurrent(self.rnn, x, state)  # (B, T, H)
         return self.lm_head(self.projection(self.dropout(outputs))), state  # (B, T, V)
 
     def decode(self, idx: torch.Tensor, state: RNNState | None) -> tuple[torch.Tensor, RNNState]:
