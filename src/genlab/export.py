@@ -3,7 +3,6 @@ needed) or as a Hugging Face transformers GPT-2 directory (GPT language models).
 import io
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
@@ -34,6 +33,8 @@ def export(cfg: DictConfig) -> Path:
 def write_plain_checkpoint(module, path: Path) -> Path:
     """The module's (merged) weights and genlab block, as genlab.load, genlab-eval, genlab-sample and init_from read
     them; the stored config says the adapters are gone (model.lora: null)."""
+    import torch  # imported here, as by every command: config errors come before torch loads
+
     from genlab.runs.atomic import write_atomic
 
     config = dict(module.genlab_config)
