@@ -1,13 +1,18 @@
 """Shared fixtures: isolated output dirs, and running genlab's real CLI in-process or as a subprocess."""
+import functools
+import http.server
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from helpers.text_runs import TEXT
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -145,3 +150,25 @@ def train_in_process(*args: str) -> None:
             train_app.main()
         except SystemExit as exit_:
             assert not exit_.code, f"fixture run failed: {args}"
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "play.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    """A loopback HTTP server over a temp dir; yields (base_url, served_dir)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", served
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -102,7 +102,7 @@ def test_bf16_mixed_precision_trains_every_model_family_on_cpu(run_cli, output_d
 
 
 def test_cifar10_experiment_runs_on_generated_batches(run_cli, output_dir, tmp_path):
-    from test_data_fashion_cifar_folder import write_batches
+    from helpers.cifar_files import write_batches
 
     write_batches(tmp_path / "data" / "cifar10", test_count=200)
     result = run_cli("train", "experiment=dcgan_cifar10", "debug=fdr", f"paths.data_dir={tmp_path / 'data'}",

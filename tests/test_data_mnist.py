@@ -1,12 +1,9 @@
 """Specification of MNIST loading: the IDX reader, missing files, real data and downloads."""
 
-import functools
 import gzip
-import http.server
 import os
 import shutil
 import socket
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +15,12 @@ from omegaconf import OmegaConf
 from genlab.data import mnist as mnist_module
 from genlab.data.download import file_md5
 from genlab.data.idx import read_idx
-from genlab.data.mnist import MNIST_FILES, MNISTDataModule
+from genlab.data.mnist import MNISTDataModule
 from genlab.errors import ConfigError, DataError
+from helpers.mnist_files import T10K_FILES, write_fake_part, write_idx
 
 CONF_DIR = Path(__file__).parents[1] / "conf" / "data"
 SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR", Path(__file__).parents[1].parent / "shared" / "data"))
-T10K_FILES = MNIST_FILES["t10k"]
 SHORT_IDX = bytes([0, 0, 0x08, 1, 0, 0, 0, 100]) + bytes(40)  # header promises 100 bytes
 CORRUPT_FILES = {
     "short-idx1-ubyte": (SHORT_IDX, "is truncated: expected 100 bytes of data, found 40"),
@@ -32,23 +29,6 @@ CORRUPT_FILES = {
     "bad-magic": (b"\x1f\x00\x08\x01" + bytes(8), "has a bad header: expected IDX magic 00 00"),
     "floats": (bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + bytes(4), "has IDX type code 0x0d; supported codes: 0x08"),
 }
-
-
-def write_idx(path: Path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file, gzipped when the name ends with .gz."""
-    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    payload = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
-    path.write_bytes(gzip.compress(payload) if path.name.endswith(".gz") else payload)
-    return path
-
-
-def write_fake_part(directory: Path, part: str, count: int) -> None:
-    """Write a small random MNIST-like image/label file pair under the standard names."""
-    rng = np.random.default_rng(count)
-    images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
-    image_name, label_name = MNIST_FILES[part]
-    write_idx(directory / image_name, images)
-    write_idx(directory / label_name, (np.arange(count) % 10).astype(np.uint8))
 
 
 @pytest.fixture
@@ -60,19 +40,7 @@ def shared_mnist_dir() -> Path:
     return directory
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    """A loopback HTTP server over a temp dir; yields (base_url, served_dir)."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", served
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+
 
 
 @pytest.mark.parametrize("name", ["arr-idx3-ubyte", "arr-idx3-ubyte.gz"])

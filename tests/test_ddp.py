@@ -31,7 +31,7 @@ def test_fid_kid_is_from_two_ranks_equal_one_process_on_the_same_checkpoint(outp
 
 
 def test_gpt_val_loss_from_two_ranks_equals_one_process_each_window_counted_once(output_dir, tmp_path):
-    from test_language_model import TEXT
+    from helpers.text_runs import TEXT
 
     text_file = tmp_path / "play.txt"
     text_file.write_text(TEXT, encoding="utf-8")

@@ -14,7 +14,7 @@ from conftest import FAST, read_run_info, run_dirs
 from genlab.models.gan import GANModule
 from genlab.models.language_model import LanguageModel
 from genlab.models.vae import VAEModule
-from test_language_model import TEXT, lm_args
+from helpers.text_runs import TEXT, lm_args
 
 NAN_STEP, CHECKPOINT_EVERY = 6, 3
 CHECKPOINTS = [f"callbacks.model_checkpoint.every_n_train_steps={CHECKPOINT_EVERY}",

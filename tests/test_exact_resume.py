@@ -8,7 +8,7 @@ import torch
 from conftest import FAST, run_dirs
 from genlab.models.gan import GANModule
 from genlab.models.language_model import LanguageModel
-from test_language_model import lm_args
+from helpers.text_runs import lm_args
 
 GAN_RUN = [*FAST, "trainer.max_epochs=3", "trainer.limit_train_batches=6", "model.ema_decay=0.9", "test=false"]
 CHECKPOINT_EVERY_4 = ["callbacks.model_checkpoint.every_n_train_steps=4", "callbacks.model_checkpoint.every_n_epochs=null"]
@@ -66,7 +66,7 @@ def test_gpt_with_dropout_resumed_mid_epoch_after_a_crash_logs_exactly_the_unint
 
 @pytest.fixture
 def text_file(tmp_path):
-    from test_language_model import TEXT
+    from helpers.text_runs import TEXT
 
     path = tmp_path / "play.txt"
     path.write_text(TEXT, encoding="utf-8")

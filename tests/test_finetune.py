@@ -13,7 +13,7 @@ from conftest import read_run_info, run_dirs, train_in_process
 from genlab.data.text_selection import select_text
 from genlab.errors import ConfigError, DataError
 from genlab.networks.lora import LoRALinear
-from test_language_model import TEXT
+from helpers.text_runs import TEXT
 
 SPEECHES = r"(?ms)^JULIET:\n.*?(?:\n\n|\Z)"
 TINY_GPT = ["model=gpt", "model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.dropout=0.0"]

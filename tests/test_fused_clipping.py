@@ -11,7 +11,7 @@ from conftest import run_dirs
 from genlab.models.fused_clipping import clip_in_fused_step
 from genlab.models.sequence_model import adamw
 from genlab.networks.gpt import GPT
-from test_language_model import lm_args, text_file  # noqa: F401 (fixture)
+from helpers.text_runs import lm_args
 
 SINGLE_DEVICE = SimpleNamespace(strategy=SingleDeviceStrategy(device=torch.device("cpu")))
 SCALES_SEEN: list[tuple[float, float]] = []

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import run_dirs
 from genlab.models.module import GenlabModule
-from test_language_model import TEXT, lm_args
+from helpers.text_runs import TEXT, lm_args
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

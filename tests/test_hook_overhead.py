@@ -1,13 +1,10 @@
-"""Lightning's per-step hook machinery is trimmed without changing what runs: inherited no-op batch hooks are skipped,
-and the running-hook name is written as a plain attribute."""
-import torch
+"""Lightning's per-step hook machinery is trimmed without changing what runs: inherited no-op batch hooks are
+skipped."""
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.demos.boring_classes import BoringModel
-from torch import nn
 
 from conftest import FAST
 from genlab.callbacks.batch_hooks import BATCH_HOOKS, skip_inherited_batch_hooks
-from genlab.models.module import GenlabModule
 
 SKIPPED_IN_RUN: dict[str, set[str]] = {}
 
@@ -65,19 +62,3 @@ def test_genlab_train_skips_the_batch_hooks_its_callbacks_inherit(run_cli):
     bar, checkpoint = SKIPPED_IN_RUN["ThrottledRichProgressBar"], SKIPPED_IN_RUN["RunCheckpoint"]
     assert "on_train_batch_end" not in bar | checkpoint and "on_validation_batch_end" not in bar
     assert "on_before_backward" in bar & checkpoint
-
-
-class TwoLayers(GenlabModule):
-    def __init__(self):
-        super().__init__()
-        self.first = nn.Linear(2, 3)
-
-
-def test_the_running_hook_name_is_a_plain_attribute_and_modules_still_register():
-    module = TwoLayers()
-    module._current_fx_name = "training_step"
-    assert module.__dict__["_current_fx_name"] == "training_step"
-    module.second = nn.Linear(3, 1)  # other attributes still go through nn.Module
-    module.scale = nn.Parameter(torch.ones(1))
-    assert set(dict(module.named_children())) == {"first", "second"}
-    assert "scale" in dict(module.named_parameters()) and "second" not in module.__dict__

@@ -16,7 +16,7 @@ import torch
 import genlab
 from conftest import FAST, REPO, read_run_info, run_dirs
 from genlab.errors import CheckpointError
-from test_language_model import TEXT, lm_args
+from helpers.text_runs import TEXT, lm_args
 
 UNTRUSTED = ("{path}: stored config {key}={target} is not a genlab model, data or network class, nor a class in a "
              "GENLAB_CONFIG_PATH directory; refusing to build it")
@@ -298,7 +298,7 @@ def test_a_second_ctrl_c_stops_at_once_as_an_interrupt_keeping_the_last_checkpoi
 
 
 def test_a_run_bounded_by_steps_validates_after_its_last_step(run_cli, output_dir, tmp_path):
-    from test_language_model import metric_column
+    from helpers.text_runs import metric_column
 
     text = tmp_path / "play.txt"
     text.write_text(TEXT, encoding="utf-8")

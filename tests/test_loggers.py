@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, is_wandb_run_dir_of, read_run_info, run_dirs, run_subprocess
+from helpers.wandb_records import run_record, wandb_env, wandb_records
 
 TINY = ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
         "trainer.limit_test_batches=1", "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null",
@@ -46,10 +47,7 @@ class ConnectionCounter:
         self.server.close()
 
 
-def wandb_env(tmp: Path, base_url: str) -> dict[str, str]:
-    """An API key and a server that would both be used if anything went online; wandb's own dirs under `tmp`."""
-    return {"WANDB_API_KEY": "x" * 40, "WANDB_BASE_URL": base_url, "WANDB_CONFIG_DIR": str(tmp / "wandb_config"),
-            "WANDB_CACHE_DIR": str(tmp / "wandb_cache"), "WANDB_DATA_DIR": str(tmp / "wandb_data")}
+
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +135,7 @@ def offline_run_dir(job_dir: Path) -> Path:
     return run_dir
 
 
-def wandb_records(run_dir: Path) -> list[dict]:
-    """The records of an offline run's .wandb log, as wandb's own reader (`wandb leet inspect --json`) prints them."""
-    result = subprocess.run([str(BIN / "wandb"), "leet", "inspect", str(run_dir), "--json"],
-                            capture_output=True, text=True, timeout=60, check=True)
-    return [json.loads(line) for line in result.stdout.splitlines()]
+
 
 
 def test_wandb_offline_runs_hold_config_metric_history_and_images_under_one_sweep_group(many_sweep):
@@ -187,9 +181,7 @@ def test_wandb_never_reaches_the_network_and_each_job_says_how_to_sync(many_swee
         assert json.loads(summary.stdout)["state"] == "finished"
 
 
-def run_record(run_dir: Path) -> dict:
-    (run,) = [record["run"] for record in wandb_records(run_dir) if record["type"] == "run"]
-    return run
+
 
 
 @pytest.fixture

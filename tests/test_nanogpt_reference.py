@@ -13,7 +13,7 @@ from lightning.pytorch import Trainer
 from conftest import REPO
 from genlab.config.compose import compose_run
 from genlab.models.build import instantiate_model
-from test_language_model import TEXT
+from helpers.text_runs import TEXT
 
 SCRIPT = REPO / "scripts" / "nanogpt_reference.py"
 FAST_EVALS = ["--eval-interval", "60", "--eval-batches", "4"]

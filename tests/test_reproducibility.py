@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from conftest import FAST, run_dirs
-from test_language_model import lm_args
+from helpers.text_runs import lm_args
 
 TIME_COLUMN_WORDS = ("time", "per_sec")  # throughput monitor: train/time, train/device/items_per_sec, ...
 
@@ -20,7 +20,7 @@ def timeless_rows(run_dir) -> tuple[list[str], list[list[str]]]:
 
 @pytest.fixture
 def text_file(tmp_path):
-    from test_language_model import TEXT
+    from helpers.text_runs import TEXT
 
     path = tmp_path / "play.txt"
     path.write_text(TEXT, encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import FAST, is_wandb_run_dir_of, read_run_info, run_dirs
-from test_loggers import run_record, wandb_env, wandb_records
+from helpers.wandb_records import run_record, wandb_env, wandb_records
 
 from genlab.config.stored import check_stored_targets
 from genlab.errors import CheckpointError

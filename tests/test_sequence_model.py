@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from conftest import run_dirs
-from test_language_model import MODELS, TEXT
+from helpers.text_runs import MODELS, TEXT
 
 BEFORE_THE_SPLIT = {
     "gpt": {

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO, run_dirs
-from test_language_model import TEXT, lm_args, metric_column
+from helpers.text_runs import TEXT, lm_args, metric_column
 
 
 def test_script_reproduces_val_loss_and_spreads_nanogpts_estimate_around_the_every_window_mean(

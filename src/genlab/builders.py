@@ -98,6 +98,8 @@ def finish_loggers(loggers: list[Logger]) -> None:
     metrics, wandb runs finish (a wandb run left open is reused by the next job of a multirun)."""
     from lightning.pytorch.loggers import WandbLogger
 
+    from genlab.compat.lightning import created_experiment
+
     from genlab.loggers.run_logger import RunLogger
 
     errors = []
@@ -105,7 +107,7 @@ def finish_loggers(loggers: list[Logger]) -> None:
         try:
             if isinstance(logger, RunLogger):
                 logger.finish_run()
-            elif isinstance(logger, WandbLogger) and logger._experiment is not None:
+            elif isinstance(logger, WandbLogger) and created_experiment(logger) is not None:
                 logger.experiment.finish()
         except Exception as error:  # noqa: BLE001 - re-raised below once every logger is closed
             errors.append(error)
@@ -133,8 +135,3 @@ def best_checkpoint(trainer: Trainer) -> str | None:
     """The best checkpoint ModelCheckpoint kept this run, if any (else test the weights in memory)."""
     callback = trainer.checkpoint_callback
     return (callback.best_model_path or None) if callback is not None else None
-
-
-def scalar_metrics(metrics: dict) -> dict[str, float]:
-    """Lightning's callback metrics as plain floats."""
-    return {name: float(value) for name, value in metrics.items() if getattr(value, "numel", lambda: 1)() == 1}

@@ -6,9 +6,12 @@ import zipfile
 from pathlib import Path
 
 import torch
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from genlab.config.stored import STORED_GROUPS, check_stored_targets, merge_stored_config
+from genlab.config.trusted_targets import check_trusted_config
 from genlab.errors import CheckpointError, state_dict_mismatch
 from genlab.file_hash import file_sha256
 from genlab.models.lora_checkpoint import BASE_KEY
@@ -99,9 +102,6 @@ def build_module(model_config, checkpoint: dict, path):
 
 def check_stored_config(config: dict, path) -> None:
     """A checkpoint's stored groups build only trusted classes that still take the stored keys (one line if not)."""
-    from genlab.config.stored import STORED_GROUPS, check_stored_targets
-    from genlab.config.trusted_targets import check_trusted_config
-
     for group in STORED_GROUPS:
         check_trusted_config(config.get(group), group, path)
     if isinstance(config.get("model"), dict):
@@ -166,3 +166,10 @@ def resumed_checkpoint(run_dir) -> Path:
     if not checkpoints:
         raise CheckpointError(f"resume={run_dir}: no checkpoint in {Path(run_dir, 'checkpoints')} to resume from")
     return (last or checkpoints)[-1]
+
+
+def config_from_checkpoint(cfg: DictConfig) -> tuple[dict, DictConfig]:
+    """Read `cfg.ckpt_path` safely; return the checkpoint and its stored config with this command line on top."""
+    checkpoint = read_checkpoint(cfg.ckpt_path)
+    stored = genlab_metadata(checkpoint, cfg.ckpt_path)["config"]
+    return checkpoint, merge_stored_config(stored, cfg, list(HydraConfig.get().overrides.task), cfg.ckpt_path)

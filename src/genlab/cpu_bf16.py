@@ -4,11 +4,7 @@ import sys
 import torch
 from torch import nn
 
-
-def native_cpu_bf16() -> bool:
-    """Whether oneDNN has native bf16 kernels here (AVX-512 BF16 or AMX); without them bf16 matmuls are emulated,
-    orders of magnitude slower than fp32."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+from genlab.compat.torch_internals import native_cpu_bf16
 
 
 def warn_if_bf16_is_emulated(trainer) -> None:

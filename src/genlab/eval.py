@@ -18,9 +18,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from hydra.utils import instantiate
     from lightning.pytorch import seed_everything
 
-    from genlab.builders import sample_quality, scalar_metrics
+    from genlab.builders import sample_quality
+    from genlab.metrics.scalars import scalar_metrics
     from genlab.checkpoints import build_module
-    from genlab.config.stored import config_from_checkpoint
+    from genlab.checkpoints import config_from_checkpoint
     from genlab.data.tokenizers import use_stored_tokenizer
     from genlab.loggers.run_csv import RunCSVLogger
     from genlab.runs.atomic import write_json_atomic

@@ -15,7 +15,7 @@ def sample(cfg: DictConfig) -> Path:
     """Rebuild the generator from the checkpoint (plus overrides) and write `num_samples` images or texts."""
     validate_config(cfg)
     from genlab.checkpoints import build_module
-    from genlab.config.stored import config_from_checkpoint
+    from genlab.checkpoints import config_from_checkpoint
 
     checkpoint, config = config_from_checkpoint(cfg)
     model = build_module(config.model, checkpoint, cfg.ckpt_path)

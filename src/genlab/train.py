@@ -20,12 +20,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if (metrics := completed_job_metrics(cfg)) is not None:
         return metrics  # a resumed sweep's job that already completed: its run stays as it is
     validate_config(cfg)
+    if cfg.get("init_from"):
+        check_initial_checkpoint(cfg)
     run_dir = Path(cfg.paths.run_dir)
     hold_run_dir(run_dir)
     try:
         return fit_and_test(cfg, run_dir)
     finally:
         release_run_dir(run_dir)
+
+
+def check_initial_checkpoint(cfg: DictConfig) -> None:
+    """init_from's checkpoint loads safely and fits this config's model overrides: checked before the run's dir gets a
+    run_info.json."""
+    from genlab.init_from import InitialCheckpoint  # torch: once the config is known to be valid
+
+    InitialCheckpoint(cfg.init_from).model_config(cfg, list(HydraConfig.get().overrides.task))
 
 
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
@@ -36,8 +46,9 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     from lightning.pytorch import seed_everything
 
     from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
-    from genlab.builders import fit, scalar_metrics
+    from genlab.builders import fit
     from genlab.cli.config_tree import print_config_tree
+    from genlab.metrics.scalars import scalar_metrics
     from genlab.runs.ddp_ranks import job_process_group
 
     seed_everything(cfg.seed, workers=True)

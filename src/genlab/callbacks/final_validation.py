@@ -3,7 +3,7 @@ mid-epoch, e.g. a language model's 200 steps of a 250-batch epoch): its last val
 checkpoint then describe the trained model, not an older one or none."""
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from genlab.callbacks.model_checkpoint import validation_follows
+from genlab.compat.lightning import validation_follows
 
 
 class FinalValidation(Callback):

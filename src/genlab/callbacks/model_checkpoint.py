@@ -2,10 +2,11 @@
 from pathlib import Path
 
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+
+from genlab.compat.lightning import ModelCheckpointHooks, validation_follows
 
 
-class RunCheckpoint(ModelCheckpoint):
+class RunCheckpoint(ModelCheckpointHooks):
     """Three fixes to Lightning 2.6's saves, found by killing runs (scripts/fault_injection.py), and the temp files of
     a save that a kill interrupted removed when the run resumes:
     - Lightning defers an `every_n_train_steps` save until the monitored metric exists (the next validation), so a
@@ -28,18 +29,18 @@ class RunCheckpoint(ModelCheckpoint):
                 partial.unlink(missing_ok=True)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args, **kwargs) -> None:
-        due = self._every_n_train_steps >= 1 and trainer.global_step % self._every_n_train_steps == 0
+        due = self.every_n_train_steps >= 1 and trainer.global_step % self.every_n_train_steps == 0
         if due and validation_follows(trainer):
             self._save_after_validation = True
             return
         super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
-        if due and self.save_last and self._defer_save_until_validation and not self._should_skip_saving_checkpoint(trainer):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-            self._defer_save_until_validation = False  # saved: no extra, off-interval save at the validation's end
+        if due and self.save_last and self.save_deferred_until_validation and not self.skips_saving(trainer):
+            self.save_now(trainer, top_k=False)
+            self.save_deferred_until_validation = False  # saved: no extra, off-interval save at the validation's end
 
-    def _should_save_on_train_epoch_end(self, trainer: Trainer) -> bool:
-        if self._save_on_train_epoch_end is not None:  # set by the user
-            return self._save_on_train_epoch_end
+    def saves_at_train_epoch_end(self, trainer: Trainer) -> bool:
+        if self.save_on_train_epoch_end_setting is not None:  # set by the user
+            return self.save_on_train_epoch_end_setting
         val_batches = trainer.num_val_batches
         return not trainer.enable_validation or not sum(val_batches if isinstance(val_batches, list) else [val_batches])
 
@@ -47,13 +48,5 @@ class RunCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         if self._save_after_validation and not trainer.sanity_checking:
             self._save_after_validation = False
-            if not self._should_skip_saving_checkpoint(trainer):  # skipped when Lightning's own save just ran
-                monitor_candidates = self._monitor_candidates(trainer)
-                self._save_topk_checkpoint(trainer, monitor_candidates)
-                self._save_last_checkpoint(trainer, monitor_candidates)
-
-
-def validation_follows(trainer: Trainer) -> bool:
-    """Whether the fit loop validates after the train batch that just ended (at the epoch's end or mid-epoch).
-    Checkpoints saved at that validation's end are the ones Lightning resumes without repeating or skipping it."""
-    return trainer.fit_loop.epoch_loop._should_check_val_fx(trainer.fit_loop._data_fetcher)
+            if not self.skips_saving(trainer):  # skipped when Lightning's own save just ran
+                self.save_now(trainer)

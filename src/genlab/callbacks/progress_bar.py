@@ -2,10 +2,11 @@
 import time
 
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import RichProgressBar
+
+from genlab.compat.lightning import RichProgressBarHooks
 
 
-class ThrottledRichProgressBar(RichProgressBar):
+class ThrottledRichProgressBar(RichProgressBarHooks):
     """Lightning's RichProgressBar whose bars and metrics take in a finished batch at most `refresh_rate` times a
     second, and always at the last batch of an epoch or a validation.
 
@@ -28,10 +29,10 @@ class ThrottledRichProgressBar(RichProgressBar):
             return True
         return False
 
-    def _get_train_description(self, current_epoch: int) -> str:
+    def epoch_description(self, current_epoch: int) -> str:
         """Lightning's "Epoch 3/9", but "Epoch 3" for a run bounded by steps alone (it says "Epoch 3/-2")."""
         if self.trainer.max_epochs is not None and self.trainer.max_epochs >= 0:
-            return super()._get_train_description(current_epoch)
+            return super().epoch_description(current_epoch)
         return f"{f'Epoch {current_epoch}':{len(self.validation_description)}}"
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:

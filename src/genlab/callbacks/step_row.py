@@ -7,6 +7,8 @@ checkpoint; on resume, metrics.csv gets it when it lacks it (`genlab.loggers.run
 from lightning.fabric.utilities.apply_func import convert_tensors_to_scalars
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from genlab.compat import lightning as compat
+
 CHECKPOINT_KEY = "genlab_step_row"
 
 
@@ -30,16 +32,13 @@ class StepRowInCheckpoint(Callback):
 def pending_step_row(trainer: Trainer) -> dict | None:
     """The row Lightning logs after the `on_train_batch_end` now running (as its logger connector would: the logged
     step values, the epoch, at the batch's logger step), or None outside one or on a step that logs nothing."""
-    loop = trainer.fit_loop.epoch_loop
-    progress = loop.batch_progress.current
-    if not trainer.training or progress.processed == progress.completed:  # not between a batch's end and its logging
+    if not trainer.training or not compat.batch_ended_unlogged(trainer):
         return None
-    if loop._should_accumulate() and trainer.lightning_module.automatic_optimization:
+    if compat.accumulating(trainer) and trainer.lightning_module.automatic_optimization:
         return None
-    connector = trainer._logger_connector
-    if not (connector.should_update_logs or trainer.fast_dev_run):
+    if not (compat.logs_this_step(trainer) or trainer.fast_dev_run):
         return None
-    metrics = convert_tensors_to_scalars(connector.metrics["log"])
+    metrics = convert_tensors_to_scalars(compat.pending_log_metrics(trainer))
     if not metrics:
         return None
-    return {"step": loop._batches_that_stepped, "metrics": {"epoch": trainer.current_epoch, **metrics}}
+    return {"step": compat.logger_step(trainer), "metrics": {"epoch": trainer.current_epoch, **metrics}}

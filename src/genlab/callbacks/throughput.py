@@ -1,7 +1,8 @@
 """Lightning's ThroughputMonitor for genlab: samples/s, and items/s = tokens/s for LMs, logged for training."""
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ThroughputMonitor
 from lightning.pytorch.trainer.states import RunningStage
+
+from genlab.compat.lightning import ThroughputMonitorHooks
 
 
 def batch_size(batch) -> int:
@@ -17,10 +18,9 @@ def batch_length(batch) -> int:
     return int(first.numel()) if tokens else int(first.shape[0])
 
 
-class TrainThroughputMonitor(ThroughputMonitor):
+class TrainThroughputMonitor(ThroughputMonitorHooks):
     """Lightning's ThroughputMonitor without its validation rows, whose step restarts at 1 in every validation and so
     breaks the step order of metrics.csv (the validation time is still taken out of the training throughput)."""
 
-    def _compute(self, trainer: Trainer, iter_num: int | None = None) -> None:
-        if trainer.state.stage != RunningStage.VALIDATING:
-            super()._compute(trainer, iter_num)
+    def logs_stage(self, trainer: Trainer) -> bool:
+        return trainer.state.stage != RunningStage.VALIDATING

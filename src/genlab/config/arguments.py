@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from omegaconf import DictConfig, OmegaConf
 
+from genlab.config.overrides import override_key
 from genlab.errors import ConfigError
 from genlab.models.build import NOT_CONSTRUCTOR_ARGS
 
@@ -30,7 +31,7 @@ def instantiated_groups(cfg: DictConfig) -> list[str]:
 
 def target_parameters(target: str) -> tuple[str, dict[str, inspect.Parameter], dict] | None:
     """(class name, constructor parameters, resolved annotations) of a `_target_`; None when it has no signature."""
-    from genlab.config.stored import locate
+    from genlab.compat.hydra import locate
 
     built = locate(target)
     try:
@@ -152,7 +153,6 @@ def unknown_key_hint(key: str, config_name: str, overrides: list[str]) -> str:
 
     from genlab.config.compose import compose_run
     from genlab.config.schema import top_level_keys
-    from genlab.loggers.run_naming import override_key
 
     group, _, name = key.rpartition(".")
     if not group:

@@ -3,11 +3,11 @@ that no longer fits the current code (a key renamed or removed since the checkpo
 import inspect
 from collections.abc import Mapping
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from genlab.compat.hydra import locate
 from genlab.config.trusted_targets import check_trusted_config
 from genlab.errors import CheckpointError
 from genlab.models.build import NOT_CONSTRUCTOR_ARGS
@@ -59,13 +59,6 @@ def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str], pat
     return merged
 
 
-def locate(target: str):
-    """The class or function a `_target_` names, as Hydra's instantiate would find it."""
-    from hydra._internal.utils import _locate
-
-    return _locate(target)
-
-
 def check_stored_targets(config: Mapping, prefix: str, path, overridden: set[str] = frozenset()) -> None:
     """Each `_target_` config in `config` (the group at `prefix`, nested ones too) still names an importable class
     whose parameters cover the stored keys and whose required parameters are all set; else a CheckpointError naming
@@ -99,12 +92,3 @@ def check_stored_targets(config: Mapping, prefix: str, path, overridden: set[str
         if parameter.kind in SETTABLE and parameter.default is inspect.Parameter.empty and key not in config:
             raise CheckpointError(f"{path}: stored config has no {prefix}.{key}, which {name} now requires (added "
                                   f"since the checkpoint was written): give it with +{prefix}.{key}=...")
-
-
-def config_from_checkpoint(cfg: DictConfig) -> tuple[dict, DictConfig]:
-    """Read `cfg.ckpt_path` safely; return the checkpoint and its stored config with this command line on top."""
-    from genlab.checkpoints import genlab_metadata, read_checkpoint
-
-    checkpoint = read_checkpoint(cfg.ckpt_path)
-    stored = genlab_metadata(checkpoint, cfg.ckpt_path)["config"]
-    return checkpoint, merge_stored_config(stored, cfg, list(HydraConfig.get().overrides.task), cfg.ckpt_path)

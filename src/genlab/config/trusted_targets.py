@@ -56,7 +56,7 @@ def buildable_class(target) -> bool:
     from lightning.pytorch import LightningDataModule
     from torch import nn
 
-    from genlab.config.stored import locate
+    from genlab.compat.hydra import locate
 
     try:
         built = locate(target)

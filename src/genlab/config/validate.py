@@ -94,21 +94,14 @@ def check_resume(cfg: DictConfig) -> None:
 
 
 def check_init_from(cfg: DictConfig) -> None:
-    """init_from starts a new run from a checkpoint: not with resume=, and its checkpoint must load safely and fit
-    this config's model overrides (read before the run's dir gets a run_info.json). LoRA adapters need a base."""
+    """init_from starts a new run from a checkpoint, not with resume= (genlab.init_from checks the checkpoint itself).
+    LoRA adapters need a base."""
     init_from, rank = cfg.get("init_from"), OmegaConf.select(cfg, "model.lora.rank", default=None)
     if init_from and cfg.get("resume"):
         raise ConfigError("init_from starts a new run from a checkpoint's weights and resume= continues a run: give one")
     if rank and not init_from and not cfg.get("resume"):
         raise ConfigError(f"model.lora.rank={rank} trains adapters on a pretrained model's frozen weights: give "
                           "init_from=<checkpoint or run dir>")
-    if init_from:
-        from hydra.core.hydra_config import HydraConfig
-
-        from genlab.init_from import InitialCheckpoint
-
-        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-        InitialCheckpoint(init_from).model_config(cfg, overrides)
 
 
 def check_not_running(resume: str) -> None:

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
+from genlab.compat.lightning import train_batches_this_epoch
+
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator seeded by (seed, epoch), independent of torch's global RNG."""
@@ -70,7 +72,7 @@ class ResumableTrainOrder:
         trainer = getattr(self, "trainer", None)
         if trainer is None or trainer.state.fn != "fit":
             return {}
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = train_batches_this_epoch(trainer)
         return {"epoch": trainer.current_epoch, "batches": done, "world_size": trainer.world_size}
 
     def load_state_dict(self, state: dict) -> None:

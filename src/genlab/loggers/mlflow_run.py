@@ -5,10 +5,11 @@ import os
 from argparse import Namespace
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
-from lightning.fabric.utilities.logger import _convert_params
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from genlab.compat.lightning import (convert_params, mlflow_client, mlflow_experiment_name, mlflow_run_chosen,
+                                     use_mlflow_run)
 from genlab.config.validate import require_mlflow
 from genlab.loggers import run_naming
 from genlab.loggers.run_logger import RunLogger, flat_params
@@ -44,22 +45,22 @@ class MLflowRun(RunLogger, MLFlowLogger):
     @property
     @rank_zero_experiment
     def experiment(self):
-        if not self._initialized and self._run_id is None:
+        if not mlflow_run_chosen(self):
             self.continue_existing_run()
         return super().experiment
 
     def continue_existing_run(self) -> None:
         """When this genlab run already has an MLflow run (a resume), log into it again: it runs again, and the
         params it holds count as logged (a changed value goes to a tag, see log_hyperparams)."""
-        client = self._mlflow_client
-        experiment = client.get_experiment_by_name(self._experiment_name)
+        client = mlflow_client(self)
+        experiment = client.get_experiment_by_name(mlflow_experiment_name(self))
         if experiment is None or experiment.lifecycle_stage == "deleted":
             return
         runs = client.search_runs([experiment.experiment_id], f"tags.`genlab.run_id` = '{self.genlab_run_id}'",
                                   max_results=1, order_by=["attributes.start_time ASC"])
         if runs:
-            self._run_id = runs[0].info.run_id
-            client.update_run(self._run_id, status="RUNNING")
+            use_mlflow_run(self, runs[0].info.run_id)
+            client.update_run(runs[0].info.run_id, status="RUNNING")
             self.logged_params = dict(runs[0].data.params)
 
     def log_run_config(self, config: dict) -> None:
@@ -70,7 +71,7 @@ class MLflowRun(RunLogger, MLFlowLogger):
         """Params flattened like the config's. MLflow params are write-once, so a key logged again with another
         value (e.g. `metrics/feature_net`: `classifier`, then the trained network's id) goes to a tag of that name."""
         _ = self.experiment  # a resumed run's MLflow run, and the params it holds, are found first
-        params = {key: str(value)[:250] for key, value in flat_params(_convert_params(params)).items()}
+        params = {key: str(value)[:250] for key, value in flat_params(convert_params(params)).items()}
         new = {key: value for key, value in params.items() if key not in self.logged_params}
         if new:
             super().log_hyperparams(new)

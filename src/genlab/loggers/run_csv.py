@@ -5,12 +5,12 @@ import os
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
+from genlab.compat.lightning import ExperimentWriterHooks, created_experiment, logger_filesystem, set_experiment
 from genlab.runs.atomic import write_atomic
 
 
-class AppendingExperimentWriter(ExperimentWriter):
+class AppendingExperimentWriter(ExperimentWriterHooks):
     """Keeps an existing metrics.csv (Lightning's writer deletes it). When `resumed`, the first new row's step drops
     the old rows from that step on: those were logged after the checkpoint the run resumes from (a crash or a kill
     after it), and the resumed run logs them again. `unlogged_row` (from the checkpoint, see
@@ -20,7 +20,7 @@ class AppendingExperimentWriter(ExperimentWriter):
         self.resumed, self.unlogged_row = resumed, None
         super().__init__(log_dir=log_dir)
 
-    def _check_log_dir_exists(self) -> None:
+    def take_existing_file(self) -> None:
         if os.path.isfile(self.metrics_file_path):
             with open(self.metrics_file_path, newline="") as handle:
                 self.metrics_keys = list(csv.DictReader(handle).fieldnames or [])
@@ -49,7 +49,7 @@ class AppendingExperimentWriter(ExperimentWriter):
             self._write_rows(kept, self.metrics_keys)
         return kept
 
-    def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
+    def rewrite_with_header(self, fieldnames: list[str]) -> None:
         """New columns: rewrite the file with the wider header, atomically (Lightning rewrites it in place)."""
         with open(self.metrics_file_path, newline="") as handle:
             self._write_rows(list(csv.DictReader(handle)), fieldnames)
@@ -78,8 +78,8 @@ class RunCSVLogger(CSVLogger):
 
     @property
     @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir, resumed=self.resumed)
-        return self._experiment
+    def experiment(self) -> AppendingExperimentWriter:
+        if created_experiment(self) is None:
+            logger_filesystem(self).makedirs(self.root_dir, exist_ok=True)
+            set_experiment(self, AppendingExperimentWriter(log_dir=self.log_dir, resumed=self.resumed))
+        return created_experiment(self)

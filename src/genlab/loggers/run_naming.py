@@ -5,6 +5,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
+from genlab.config.overrides import override_key
+
 # Overrides that say where, how long or how a run is logged or evaluated, not what it trains: left out of its name.
 UNNAMED_KEYS = ("paths.*", "hydra.*", "hydra/*", "logger*", "callbacks*", "metrics*", "debug", "tags", "resume",
                 "ckpt_path", "trainer.limit_*", "trainer.log_every_n_steps")
@@ -14,11 +16,6 @@ MAX_NAME_LENGTH = 64
 def job_overrides() -> list[str]:
     """This job's command-line overrides (`model.lr=0.0002`, ...); none outside a Hydra app."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-
-
-def override_key(override: str) -> str:
-    """`+model.lr=1` → `model.lr`; `hydra/launcher=joblib` → `hydra/launcher`."""
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def is_named(override: str) -> bool:

@@ -3,12 +3,13 @@ run writes new event files into the same dir, hiding the old events logged after
 from argparse import Namespace
 from pathlib import Path
 
-from lightning.fabric.utilities.logger import _convert_params
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from genlab.builders import scalar_metrics
+from genlab.compat.lightning import convert_params
+from genlab.compat.torch_internals import tensorboard_file_writer
 from genlab.loggers.run_logger import RunLogger, flat_params
+from genlab.metrics.scalars import scalar_metrics
 
 
 class TensorBoardRun(RunLogger, TensorBoardLogger):
@@ -33,7 +34,7 @@ class TensorBoardRun(RunLogger, TensorBoardLogger):
         """Hyper-parameters logged during the run (e.g. `metrics/feature_net`, the FID network's id) join the
         config's in the HPARAMS tab, replacing a config value of the same key."""
         super().log_hyperparams(params, metrics, step)
-        self.run_params |= flat_params(_convert_params(params))
+        self.run_params |= flat_params(convert_params(params))
 
     @rank_zero_only
     def mark_restart(self, step: int | None) -> None:
@@ -51,7 +52,7 @@ class TensorBoardRun(RunLogger, TensorBoardLogger):
             return  # the run stopped at its checkpoint: nothing to drop
         from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
-        writer = self.experiment._get_file_writer()
+        writer = tensorboard_file_writer(self.experiment)
         for _ in range(2):  # TensorBoard's Python loader takes a run's first START for its start, not a restart
             writer.add_event(Event(step=step, session_log=SessionLog(status=SessionLog.START)))
         for event in kept:
@@ -80,7 +81,7 @@ class TensorBoardRun(RunLogger, TensorBoardLogger):
             return
         from torch.utils.tensorboard.summary import hparams
 
-        writer = self.experiment._get_file_writer()
+        writer = tensorboard_file_writer(self.experiment)
         for summary in hparams(self.run_params, self.final_metrics):
             writer.add_summary(summary, self.last_step)
         self.experiment.flush()

@@ -6,6 +6,7 @@ from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from genlab.compat.lightning import created_experiment, set_experiment, wandb_init_arguments
 from genlab.config.validate import WANDB_MODES, require_choice
 from genlab.loggers import run_naming
 from genlab.loggers.run_logger import RunLogger
@@ -37,14 +38,14 @@ class WandbRun(RunLogger, WandbLogger):
             settings=init_kwargs.pop("settings", {"quiet": True}),  # genlab prints its own sync hint at the end
             **init_kwargs,
         )
-        self._wandb_init.pop("anonymous", None)  # Lightning's default None only makes wandb warn
+        wandb_init_arguments(self).pop("anonymous", None)  # Lightning's default None only makes wandb warn
         self.mode = mode
         self.failed = False
 
     @property
     @rank_zero_experiment
     def experiment(self):
-        if self._experiment is None and self.mode != "online":
+        if created_experiment(self) is None and self.mode != "online":
             import wandb
 
             # wandb's usage analytics follow the process-wide mode, not wandb.init's: without this an offline run
@@ -53,8 +54,8 @@ class WandbRun(RunLogger, WandbLogger):
         return super().experiment
 
     def log_run_config(self, config: dict) -> None:
-        if self._experiment is None:
-            self._wandb_init["config"] = config
+        if created_experiment(self) is None:
+            wandb_init_arguments(self)["config"] = config
         else:
             self.experiment.config.update(config, allow_val_change=True)
 
@@ -65,7 +66,8 @@ class WandbRun(RunLogger, WandbLogger):
     @rank_zero_only
     def finish_run(self) -> None:
         """Finish the wandb run (else the next job of a multirun would reuse it) and say how to upload it."""
-        run, self._experiment = self._experiment, None
+        run = created_experiment(self)
+        set_experiment(self, None)
         if run is None:
             return
         run.finish(exit_code=1 if self.failed else 0)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from genlab.compat.lightning import exclude_from_step_count, train_batch_index
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models import gan_losses
@@ -14,19 +15,6 @@ from genlab.models.module import GenlabModule
 from genlab.models.sample_chunks import ChunkedSampler, noise_chunks, requested_labels
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.conditioning import apply_spectral_norm
-
-
-def _do_nothing() -> None:
-    return None
-
-
-def exclude_from_step_count(optimizer) -> None:
-    """Stop Lightning counting this optimizer's steps in `trainer.global_step` (Lightning #17958).
-
-    Lightning's manual loop re-installs its counting hooks on every batch, so this is called per batch.
-    """
-    optimizer._on_before_step = _do_nothing
-    optimizer._on_after_step = _do_nothing
 
 
 def ema_with_warmup(decay: float):
@@ -137,7 +125,7 @@ class GANModule(ChunkedSampler, GenlabModule):
         exclude_from_step_count(discriminator_opt)
         fake = self.generate(self.noise(real.shape[0]), labels)
         stats = self.discriminator_step(real, fake, labels, discriminator_opt)
-        if (self.trainer.fit_loop.epoch_loop.total_batch_idx + 1) % self.n_critic == 0:  # counts across epochs
+        if (train_batch_index(self.trainer) + 1) % self.n_critic == 0:  # counts across epochs
             stats |= self.generator_step(fake, labels, generator_opt)
         stats = {name: value.detach() for name, value in stats.items()}
         if logs_this_step(self):

@@ -6,8 +6,10 @@ steps changes no logged value. The progress bar then shows the last logged step'
 """
 from lightning.pytorch import LightningModule
 
+from genlab.compat import lightning as compat
+
 
 def logs_this_step(module: LightningModule) -> bool:
     """Whether this training step's logged values reach the loggers (always outside a Trainer)."""
-    trainer = module._trainer
-    return trainer is None or trainer._logger_connector.should_update_logs
+    trainer = compat.attached_trainer(module)
+    return trainer is None or compat.logs_this_step(trainer)

@@ -15,7 +15,7 @@ DDP_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "GLOBA
 
 
 def job_rank_command(local_rank: int) -> tuple[list[str], str]:
-    """(command, cwd) of local rank `local_rank` of the running Hydra job (Lightning's `_hydra_subprocess_cmd`)."""
+    """(command, cwd) of local rank `local_rank` of the running Hydra job (in place of Lightning's Hydra-aware default)."""
     import __main__
     from hydra.core.hydra_config import HydraConfig
     from hydra.utils import get_original_cwd
@@ -32,10 +32,9 @@ def job_rank_command(local_rank: int) -> tuple[list[str], str]:
 
 def start_ranks_as_job_processes() -> None:
     """Make Lightning's subprocess launchers (Trainer's and Fabric's) start DDP ranks with `job_rank_command`."""
-    from lightning.fabric.strategies.launchers import subprocess_script as fabric_launcher
-    from lightning.pytorch.strategies.launchers import subprocess_script as trainer_launcher
+    from genlab.compat.lightning import start_ranks_with
 
-    fabric_launcher._hydra_subprocess_cmd = trainer_launcher._hydra_subprocess_cmd = job_rank_command
+    start_ranks_with(job_rank_command)
 
 
 @contextlib.contextmanager

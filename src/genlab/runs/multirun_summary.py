@@ -13,7 +13,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from genlab.cli.errors import one_line
+from genlab.compat.hydra import job_result
+from genlab.errors import one_line
 from genlab.runs.atomic import write_atomic, write_json_atomic
 from genlab.runs.rank import global_rank
 from genlab.runs.liveness import parse_time, sweep_job_runs, utc_now
@@ -77,8 +78,7 @@ def job_outcome(info: dict, job_return: JobReturn) -> tuple[str, str | None]:
     status = info.get("status") if info.get("status") in FINAL_STATUSES else "completed"
     if not raised:
         return status, info.get("error")
-    # `_return_value` holds the exception; the `return_value` property would re-raise it.
-    return (status if status != "completed" else "failed"), error_line(job_return._return_value)
+    return (status if status != "completed" else "failed"), error_line(job_result(job_return))
 
 
 def metric_value(info: dict, job_return: JobReturn, metric: str | None) -> float | None:
@@ -87,7 +87,7 @@ def metric_value(info: dict, job_return: JobReturn, metric: str | None) -> float
         return None
     value = info.get("final_metrics", {}).get(metric)
     if value is None and job_return.status == JobStatus.COMPLETED:
-        value = job_return._return_value
+        value = job_result(job_return)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)

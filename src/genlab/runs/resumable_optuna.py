@@ -14,11 +14,11 @@ import math
 from pathlib import Path
 
 import optuna
-from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_params_from_overrides
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from optuna.trial import Trial, TrialState
 
+from genlab.compat.optuna_sweeper import OptunaSweeperSteps, trial_id
 from genlab.errors import SweepFailed
 from genlab.runs.multirun_summary import SUMMARY_CSV
 from genlab.runs.sweep_resume import MULTIRUN_FILE, resumed_sweep_dir
@@ -28,7 +28,7 @@ STUDY_FILE = "optuna.db"
 DEFAULT_STUDY_NAME = "genlab"
 
 
-class ResumableOptunaSweep(OptunaSweeperImpl):
+class ResumableOptunaSweep(OptunaSweeperSteps):
     """The stock sweeper's search space, sampler and failure rules; genlab's study storage, resume and exit code."""
 
     def sweep(self, arguments: list[str]) -> None:
@@ -37,7 +37,7 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
         if resumed_sweep_dir(["-m", *arguments]) is not None:
             for stale in [trial for trial in study.trials if trial.state == TrialState.RUNNING]:
                 log.info(f"Retrying trial {stale.number}, left running by the interrupted sweep")
-                self.run_batch(study, [Trial(study, stale._trial_id)], distributions, fixed_params)
+                self.run_batch(study, [Trial(study, trial_id(stale))], distributions, fixed_params)
         while (to_go := self.n_trials - len(study.trials)) > 0:
             trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
             self.run_batch(study, trials, distributions, fixed_params)
@@ -45,13 +45,12 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
 
     def trial_space(self, arguments: list[str]) -> tuple[dict, dict]:
         """(distributions Optuna samples, fixed overrides every trial gets), as the stock sweeper builds them."""
-        self._process_searchspace_config()
-        distributions, fixed_params = create_params_from_overrides([*self._parse_sweeper_params_config(), *arguments])
+        distributions, fixed_params = self.distributions_from([*self.search_space_overrides(), *arguments])
         distributions = {**(self.search_space_distributions or {}), **distributions}
         for name in fixed_params:
             distributions.pop(name, None)
         if isinstance(self.sampler, functools.partial) and self.sampler.func == optuna.samplers.GridSampler:
-            choices = {name: self._to_grid_sampler_choices(dist) for name, dist in distributions.items()}
+            choices = {name: self.grid_choices(dist) for name, dist in distributions.items()}
             self.sampler = self.sampler(choices)
             self.n_trials = min(self.n_trials, math.prod(len(c) for c in choices.values()))
         return distributions, fixed_params
@@ -63,7 +62,7 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
         OmegaConf.save(self.config, sweep_dir / MULTIRUN_FILE)  # the sweep's arguments, for resume (as Hydra's grid)
         storage = self.storage or f"sqlite:///{sweep_dir / STUDY_FILE}"
         study = optuna.create_study(study_name=self.study_name or DEFAULT_STUDY_NAME, storage=storage,
-                                    sampler=self.sampler, directions=self._get_directions(), load_if_exists=True)
+                                    sampler=self.sampler, directions=self.directions(), load_if_exists=True)
         log.info(f"Study {study.study_name} in {storage}: {len(study.trials)} trials so far, {self.n_trials} in all")
         if study.trials:
             study.sampler = self.sampler_for_resume(len(study.trials))
@@ -79,7 +78,7 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
 
     def run_batch(self, study: optuna.Study, trials: list[Trial], distributions: dict, fixed_params: dict) -> None:
         """Launch the trials as jobs numbered by their trial numbers; tell the study each one's value or failure."""
-        overrides = self._configure_trials(trials, distributions, fixed_params)
+        overrides = self.trial_overrides(trials, distributions, fixed_params)
         numbers = [trial.number for trial in trials]
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers  # asked together
         returns = self.launcher.launch(overrides, initial_job_idx=numbers[0])
@@ -87,7 +86,7 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
         for trial, job_return in zip(trials, returns):
             try:
                 value = job_return.return_value  # re-raises the job's error
-                values = [float(value)] if len(self._get_directions()) == 1 else [float(v) for v in value]
+                values = [float(value)] if len(self.directions()) == 1 else [float(v) for v in value]
                 study.tell(trial, values=values)
             except Exception as error:  # noqa: BLE001 - a failed trial is recorded, as the stock sweeper does
                 study.tell(trial, state=TrialState.FAIL)
@@ -102,7 +101,7 @@ class ResumableOptunaSweep(OptunaSweeperImpl):
         completed = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
         failed = [trial for trial in study.trials if trial.state == TrialState.FAIL]
         if completed:
-            if len(self._get_directions()) == 1:
+            if len(self.directions()) == 1:
                 results = {"name": "optuna", "best_params": study.best_trial.params, "best_value": study.best_value}
             else:
                 results = {"name": "optuna",

@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from genlab.errors import RunInfoError, unreadable
+from genlab.errors import RunInfoError, one_line, unreadable
 from genlab.runs.atomic import write_json_atomic
 from genlab.runs.environment import git_state, package_versions, process_identity
 from genlab.runs.secrets import redact
@@ -86,8 +86,6 @@ class RunRecorder:
         elif isinstance(exc, KeyboardInterrupt) or type(exc).__name__ in ("SIGTERMException", "RunInterrupted"):
             status, error = "interrupted", str(exc) or type(exc).__name__
         else:
-            from genlab.cli.errors import one_line
-
             status, error = "failed", redact(one_line(exc) or (str(exc).splitlines() or [type(exc).__name__])[0])
         self.update(status=status, error=error, end_time=now_iso(), heartbeat=now_iso())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.errors import ConfigError
-from genlab.loggers.run_naming import override_key
+from genlab.config.overrides import dir_named_by_resume, override_key
 from genlab.runs.liveness import sweep_job_runs
 from genlab.runs.rank import global_rank
 from genlab.runs.run_info import read_run_info
@@ -26,8 +26,6 @@ def is_sweep_dir(path: str | Path | None) -> bool:
 
 def resumed_sweep_dir(argv: list[str]) -> Path | None:
     """The multirun dir named by `resume=` on a multirun command line, else None."""
-    from genlab.cli.errors import dir_named_by_resume
-
     resumed = dir_named_by_resume(argv)
     if not is_sweep_dir(resumed):
         return None
