@@ -72,8 +72,8 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     regular_file = tmp / "regular_file"
     return [
         ("train", ["model=nope"],
-         ("unknown model option 'nope'; valid options: cnn_classifier, cvae, dcgan, gan, gpt, image_gpt, "
-          "lstm_classifier, rnn_lm, transformer_classifier, vae")),
+         ("unknown model option 'nope'; valid options: cnn_classifier, cvae, dcgan, gpt, image_gpt, "
+          "lstm_classifier, mlp_gan, rnn_lm, transformer_classifier, vae")),
         ("train", ["seed=abc"], "seed: Value 'abc' of type 'str' could not be converted to Integer"),
         ("train", ["data.batch_size=abc"], "data.batch_size must be a positive number, got 'abc'"),
         ("train", ["data.batch_size=0"], "data.batch_size must be a positive number, got 0"),

@@ -28,4 +28,4 @@ def test_a_new_option_in_conf_makes_the_check_fail_naming_its_group_until_the_ta
                                      "scripts/config_table.py")
     subprocess.run([sys.executable, str(SCRIPT), "--repo", str(tmp_path)], check=True, timeout=60)
     assert check(tmp_path).returncode == 0
-    assert "`lstm_classifier`, `my_gan`, `rnn_lm`" in (tmp_path / "README.md").read_text()
+    assert "`mlp_gan`, `my_gan`, `rnn_lm`" in (tmp_path / "README.md").read_text()

@@ -4,7 +4,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.demos.boring_classes import BoringModel
 
 from conftest import FAST
-from genlab.callbacks.batch_hooks import BATCH_HOOKS, skip_inherited_batch_hooks
+from genlab.compat.lightning import BATCH_HOOKS, skip_inherited_batch_hooks
 
 SKIPPED_IN_RUN: dict[str, set[str]] = {}
 

@@ -7,13 +7,13 @@ from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.callbacks.batch_hooks import skip_inherited_batch_hooks
 from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.final_validation import FinalValidation
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
 from genlab.callbacks.rng_state import RNGState
 from genlab.callbacks.step_row import StepRowInCheckpoint
+from genlab.compat.lightning import skip_inherited_batch_hooks
 from genlab.loggers.run_csv import RunCSVLogger
 
 
@@ -75,7 +75,7 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:
     """The configured Trainer; in a SLURM job its plugins gain genlab's SLURMEnvironment (see genlab.runs.slurm);
     DDP ranks it starts join this job's run (see genlab.runs.ddp_ranks); its callbacks' inherited no-op batch hooks
-    are skipped (see genlab.callbacks.batch_hooks)."""
+    are skipped (see genlab.compat.lightning.skip_inherited_batch_hooks)."""
     from genlab.cpu_bf16 import warn_if_bf16_is_emulated
     from genlab.runs.ddp_ranks import start_ranks_as_job_processes
     from genlab.runs.slurm import slurm_environment
@@ -91,47 +91,3 @@ def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logg
     skip_inherited_batch_hooks(trainer.callbacks)  # with Lightning's defaults it added
     warn_if_bf16_is_emulated(trainer)
     return trainer
-
-
-def finish_loggers(loggers: list[Logger]) -> None:
-    """Close logger runs at the end of every job, each even if another fails: TensorBoard's hparams get the final
-    metrics, wandb runs finish (a wandb run left open is reused by the next job of a multirun)."""
-    from lightning.pytorch.loggers import WandbLogger
-
-    from genlab.compat.lightning import created_experiment
-
-    from genlab.loggers.run_logger import RunLogger
-
-    errors = []
-    for logger in loggers:
-        try:
-            if isinstance(logger, RunLogger):
-                logger.finish_run()
-            elif isinstance(logger, WandbLogger) and created_experiment(logger) is not None:
-                logger.experiment.finish()
-        except Exception as error:  # noqa: BLE001 - re-raised below once every logger is closed
-            errors.append(error)
-    if errors:
-        raise errors[0]
-
-
-def fit(trainer: Trainer, model, datamodule, ckpt_path: str | None) -> None:
-    """trainer.fit, turning a handled SIGINT/SIGTERM into RunInterrupted (Lightning exits 0 on SIGTERM, and 1 on the
-    KeyboardInterrupt of a second Ctrl+C)."""
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    interrupt = next(cb for cb in trainer.callbacks if isinstance(cb, GracefulInterrupt))
-    try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    except SIGTERMException:
-        interrupt.received = interrupt.received or 15
-    except SystemExit:
-        if not interrupt.forced:
-            raise
-    interrupt.raise_if_interrupted()
-
-
-def best_checkpoint(trainer: Trainer) -> str | None:
-    """The best checkpoint ModelCheckpoint kept this run, if any (else test the weights in memory)."""
-    callback = trainer.checkpoint_callback
-    return (callback.best_model_path or None) if callback is not None else None

@@ -18,10 +18,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from hydra.utils import instantiate
     from lightning.pytorch import seed_everything
 
-    from genlab.builders import sample_quality
+    from genlab.builders import build_trainer, sample_quality
+    from genlab.callbacks.progress_bar import ThrottledRichProgressBar
+    from genlab.checkpoints import build_module, config_from_checkpoint
     from genlab.metrics.scalars import scalar_metrics
-    from genlab.checkpoints import build_module
-    from genlab.checkpoints import config_from_checkpoint
     from genlab.data.tokenizers import use_stored_tokenizer
     from genlab.loggers.run_csv import RunCSVLogger
     from genlab.runs.atomic import write_json_atomic
@@ -33,7 +33,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     model = build_module(config.model, checkpoint, cfg.ckpt_path)
     run_dir = Path(cfg.paths.run_dir)
     split = evaluated_split(datamodule, cfg.split)
-    trainer = instantiate(config.trainer, logger=RunCSVLogger(str(run_dir)), callbacks=sample_quality(config), _convert_="all")
+    trainer = build_trainer(config, [*sample_quality(config), ThrottledRichProgressBar()], [RunCSVLogger(str(run_dir))])
     run = trainer.test if split == "test" else trainer.validate
     run(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)

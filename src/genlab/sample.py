@@ -86,7 +86,7 @@ def write_autoencoder_grids(model, data_config, run_dir: Path, count: int = 8, s
 
     datamodule = instantiate(data_config, _convert_="all")
     datamodule.setup("test")
-    images, labels = (tensor[: 2 * count] for tensor in datamodule.datasets["test"].tensors)
+    images, labels = first_test_batch(datamodule, 2 * count)
     labels = labels if getattr(model, "num_classes", None) else None
     originals = to_uint8(images[:count])
     reconstructions = model.reconstruct(images[:count], None if labels is None else labels[:count])
@@ -95,6 +95,19 @@ def write_autoencoder_grids(model, data_config, run_dir: Path, count: int = 8, s
         save_png(make_grid(np.concatenate([originals, reconstructions]), nrow=count), run_dir / "reconstructions.png"),
         save_png(make_grid(interpolations, nrow=steps), run_dir / "interpolations.png"),
     ]
+
+
+def first_test_batch(datamodule, count: int):
+    """(images, labels) of the first `count` test examples, in the test loader's (fixed) order."""
+    import torch
+
+    images, labels = [], []
+    for batch_images, batch_labels in datamodule.test_dataloader():
+        images.append(batch_images)
+        labels.append(batch_labels)
+        if sum(map(len, images)) >= count:
+            break
+    return torch.cat(images)[:count], torch.cat(labels)[:count]
 
 
 def main() -> None:

@@ -45,8 +45,8 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     import torch
     from lightning.pytorch import seed_everything
 
-    from genlab.builders import best_checkpoint, build_callbacks, build_loggers, build_trainer, finish_loggers
-    from genlab.builders import fit
+    from genlab.builders import build_callbacks, build_loggers, build_trainer
+    from genlab.loggers.finish import finish_loggers
     from genlab.cli.config_tree import print_config_tree
     from genlab.metrics.scalars import scalar_metrics
     from genlab.runs.ddp_ranks import job_process_group
@@ -128,6 +128,30 @@ def task(cfg: DictConfig) -> float | None:
     metrics = train(cfg)
     return metrics.get(cfg.optimized_metric) if cfg.optimized_metric else None
 
+
+
+def fit(trainer, model, datamodule, ckpt_path: str | None) -> None:
+    """trainer.fit, turning a handled SIGINT/SIGTERM into RunInterrupted (Lightning exits 0 on SIGTERM, and 1 on the
+    KeyboardInterrupt of a second Ctrl+C)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from genlab.callbacks.graceful_interrupt import GracefulInterrupt
+
+    interrupt = next(cb for cb in trainer.callbacks if isinstance(cb, GracefulInterrupt))
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        interrupt.received = interrupt.received or 15
+    except SystemExit:
+        if not interrupt.forced:
+            raise
+    interrupt.raise_if_interrupted()
+
+
+def best_checkpoint(trainer) -> str | None:
+    """The best checkpoint ModelCheckpoint kept this run, if any (else test the weights in memory)."""
+    callback = trainer.checkpoint_callback
+    return (callback.best_model_path or None) if callback is not None else None
 
 def main() -> None:
     run_app("train", task)

@@ -16,7 +16,7 @@ class DivergenceGuard(Callback):
     The loss check runs every step, before checkpointing (Lightning calls ModelCheckpoint callbacks last), so a step
     that diverges is never saved. A module may map its loss names to the network they train (`loss_networks`, e.g. a
     GAN's {"d_loss": "discriminator"}), and the message names that network too. The parameter check catches a finite
-    loss whose backward overflowed: one norm over the parameters (0.5 ms for a 4-layer GPT here, 1.5% of its step) on
+    loss whose backward overflowed: one norm over the parameters (a pass over every weight, so not every step) on
     logging steps and before every checkpoint is written, or every step when a checkpoint callback saves weights only
     (those saves skip `on_save_checkpoint`); a search for the culprit only on failure.
     """

@@ -11,7 +11,7 @@ class ThrottledRichProgressBar(RichProgressBarHooks):
     second, and always at the last batch of an epoch or a validation.
 
     Lightning updates the bar, reads the progress-bar metrics and asks its drawing thread for a redraw after every
-    batch: 2-3% of a 32 ms GPT step on this 2-core CPU (scripts/bench/bench_gpt.py with and without the bar).
+    batch, a few percent of a small model's step (docs/benchmarks.md).
     Between two updates the drawn bar lags by the batches of at most 1/refresh_rate seconds. A disabled bar (ranks
     > 0) hands every batch to Lightning, which ignores it, without reading a batch total: only an enabled bar tracks
     the current validation dataloader.

@@ -1,6 +1,8 @@
 """Hooks into private names of Lightning (see genlab.compat)."""
 from lightning.fabric.utilities.logger import _convert_params
-from lightning.pytorch import LightningModule, Trainer
+from collections.abc import Iterable
+
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, ThroughputMonitor
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
@@ -128,6 +130,26 @@ def use_mlflow_run(logger, run_id: str) -> None:
     logger._run_id = run_id
 
 
+# Lightning's per-step hook dispatch: it calls six callback hooks a training step (plus the validation batch hooks)
+# on every callback, each in a profiler context, whether the callback overrides it or not (a few percent of a small
+# model's step with genlab's dozen callbacks), and skips a hook attribute that is not callable
+# (`lightning.pytorch.trainer.call._call_callback_hooks`).
+
+BATCH_HOOKS = (
+    "on_train_batch_start", "on_train_batch_end", "on_before_backward", "on_after_backward",
+    "on_before_optimizer_step", "on_before_zero_grad", "on_validation_batch_start", "on_validation_batch_end",
+    "on_test_batch_start", "on_test_batch_end", "on_predict_batch_start", "on_predict_batch_end",
+)
+
+
+def skip_inherited_batch_hooks(callbacks: Iterable[Callback]) -> None:
+    """Set each callback's batch hooks that its class does not override to None (Lightning then skips them)."""
+    for callback in callbacks:
+        for hook in BATCH_HOOKS:
+            if getattr(type(callback), hook) is getattr(Callback, hook):
+                setattr(callback, hook, None)
+
+
 # Lightning classes whose private steps genlab's subclasses override or call, under public names.
 
 class ModelCheckpointHooks(ModelCheckpoint):
@@ -217,6 +239,7 @@ def missing_private_names() -> list[str]:
     from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, WandbLogger
     from lightning.pytorch.loops import _FitLoop, _TrainingEpochLoop
     from lightning.pytorch.strategies.launchers import subprocess_script as trainer_launcher
+    from lightning.pytorch.trainer import call
 
     return absent([
         (_TrainingEpochLoop, ["_should_accumulate", "_should_check_val_fx"]),
@@ -225,6 +248,7 @@ def missing_private_names() -> list[str]:
         (RichProgressBar, ["_get_train_description"]), (ThroughputMonitor, ["_compute"]),
         (ExperimentWriter, ["_check_log_dir_exists", "_rewrite_with_new_header"]),
         (trainer_launcher, ["_hydra_subprocess_cmd"]), (fabric_launcher, ["_hydra_subprocess_cmd"]),
+        (call, ["_call_callback_hooks"]),
     ]) + unassigned([
         (Trainer, ["_logger_connector"]), (_FitLoop, ["_data_fetcher"]),
         (_TrainingEpochLoop, ["_batches_that_stepped", "total_batch_idx", "batch_progress"]),

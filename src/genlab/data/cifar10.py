@@ -139,24 +139,9 @@ class CIFAR10DataModule(PooledFilesDataModule):
     title = "CIFAR-10"
     parts = CIFAR10_BATCHES
     num_classes = 10
-
-    def __init__(
-        self,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        image_size: int = 32,
-        channels: int = 3,
-        splits: tuple[float, float, float] = (0.7, 0.1, 0.2),
-        seed: int = 0,
-        data_dir: str = "data/cifar10",
-        pool: tuple[str, ...] = ("test",),
-        download: bool = False,
-        mirror: str = DEFAULT_MIRROR,
-        binarize: str | None = None,
-        augment_shift: int = 0,
-    ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
-                         binarize=binarize, augment_shift=augment_shift)
+    default_mirror = DEFAULT_MIRROR
+    native_size, native_channels = 32, 3
+    default_pool = ("test",)
 
     @property
     def files_dir(self) -> Path:

@@ -11,7 +11,7 @@ from genlab.data.image_datamodule import ImageDataModule
 
 def bundled_digits_csv() -> Path | None:
     """The digits.csv.gz that scikit-learn ships and its `load_digits` reads, found without importing scikit-learn
-    (0.15-0.9 s of a run's startup here); None if this scikit-learn keeps it elsewhere."""
+    (a large part of a run's startup); None if this scikit-learn keeps it elsewhere."""
     spec = importlib.util.find_spec("sklearn")
     if spec is None or spec.origin is None:
         return None

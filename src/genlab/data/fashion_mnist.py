@@ -20,24 +20,7 @@ class FashionMNISTDataModule(MNISTDataModule):
     name = "fashion_mnist"
     title = "Fashion-MNIST"
     num_classes = 10
-
-    def __init__(
-        self,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        image_size: int = 28,
-        channels: int = 1,
-        splits: tuple[float, float, float] = (0.7, 0.1, 0.2),
-        seed: int = 0,
-        data_dir: str = "data/fashion_mnist",
-        pool: tuple[str, ...] = ("t10k",),
-        download: bool = False,
-        mirror: str = DEFAULT_MIRROR,
-        binarize: str | None = None,
-        augment_shift: int = 0,
-    ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
-                         binarize=binarize, augment_shift=augment_shift)
+    default_mirror = DEFAULT_MIRROR
 
     def file_md5s(self) -> dict[str, str]:
         return FASHION_MNIST_MD5

@@ -27,24 +27,8 @@ class MNISTDataModule(PooledFilesDataModule):
     title = "MNIST"  # how error messages name the dataset
     parts = MNIST_FILES
     num_classes = 10
-
-    def __init__(
-        self,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        image_size: int = 28,
-        channels: int = 1,
-        splits: tuple[float, float, float] = (0.7, 0.1, 0.2),
-        seed: int = 0,
-        data_dir: str = "data/mnist",
-        pool: tuple[str, ...] = ("t10k",),
-        download: bool = False,
-        mirror: str = DEFAULT_MIRROR,
-        binarize: str | None = None,
-        augment_shift: int = 0,
-    ) -> None:
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, data_dir, pool, download, mirror,
-                         binarize=binarize, augment_shift=augment_shift)
+    default_mirror = DEFAULT_MIRROR
+    default_pool = ("t10k",)
 
     def file_md5s(self) -> dict[str, str]:
         """The standard files' md5 checksums (a method, so variants in the same format bring their own)."""

@@ -6,20 +6,28 @@ from genlab.errors import ConfigError, DataError
 
 
 class PooledFilesDataModule(ImageDataModule):
-    """Subclasses set `title`, `parts` (part name → file names) and implement `load_arrays`/`prepare_data`."""
+    """Subclasses set `title`, `parts` (part name → file names), their images' `native_size` and `native_channels`,
+    the `default_pool` and `default_mirror` (where `download` fetches from), and implement `load_arrays` and
+    `prepare_data`. An argument left None takes these defaults; `data_dir`, data/<name>."""
 
     title = ""
     parts: dict[str, tuple[str, ...]] = {}
+    native_size, native_channels = 28, 1
+    default_pool: tuple[str, ...] = ()
+    default_mirror = ""
 
-    def __init__(self, batch_size: int, num_workers: int, image_size: int, channels: int,
-                 splits: tuple[float, float, float], seed: int, data_dir: str, pool, download: bool, mirror: str,
-                 binarize: str | None = None, augment_shift: int = 0):
-        super().__init__(batch_size, num_workers, image_size, channels, splits, seed, binarize=binarize,
-                         augment_shift=augment_shift)
-        self.data_dir = Path(data_dir)
-        self.pool = self.pool_parts(pool)
+    def __init__(self, batch_size: int = 64, num_workers: int = 0, image_size: int | None = None,
+                 channels: int | None = None, splits: tuple[float, float, float] = (0.7, 0.1, 0.2), seed: int = 0,
+                 data_dir: str | None = None, pool: tuple[str, ...] | None = None, download: bool = False,
+                 mirror: str | None = None, binarize: str | None = None, augment_shift: int = 0) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers,
+                         image_size=self.native_size if image_size is None else image_size,
+                         channels=self.native_channels if channels is None else channels, splits=splits, seed=seed,
+                         binarize=binarize, augment_shift=augment_shift)
+        self.data_dir = Path(data_dir or f"data/{self.name}")  # the configs give ${paths.data_dir}/<name>
+        self.pool = self.pool_parts(self.default_pool if pool is None else pool)
         self.download = bool(download)
-        self.mirror = str(mirror)
+        self.mirror = str(mirror or self.default_mirror)
 
     def pool_parts(self, pool) -> list[str]:
         """`pool` as a list of part names, or ConfigError naming data.pool and the valid parts."""

@@ -123,7 +123,8 @@ class CNNClassifier(ClassifierModule):
         lr_schedule: str = "cosine",
         warmup_steps: int = 0,
     ):
-        super().__init__(num_classes, lr, weight_decay, lr_schedule, warmup_steps)
+        super().__init__(num_classes=num_classes, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
+                         warmup_steps=warmup_steps)
         self.network = LeNet(channels, image_size, num_classes, width, feature_dim, dropout)
 
 
@@ -144,5 +145,6 @@ class LSTMClassifier(ClassifierModule):
         lr_schedule: str = "cosine",
         warmup_steps: int = 0,
     ):
-        super().__init__(num_classes, lr, weight_decay, lr_schedule, warmup_steps)
+        super().__init__(num_classes=num_classes, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
+                         warmup_steps=warmup_steps)
         self.network = RowLSTM(channels, image_size, num_classes, hidden_size, num_layers, dropout, bidirectional)

@@ -42,8 +42,8 @@ class GANModule(ChunkedSampler, GenlabModule):
     loss_networks: ClassVar[dict[str, str]] = {  # the divergence guard names the network whose loss diverged
         "d_loss": "discriminator", "d_real": "discriminator", "d_fake": "discriminator", "g_loss": "generator"}
 
-    def __init__(self, latent_dim: int, lr: float, lr_d: float | None, betas: tuple[float, float],
-                 num_classes: int | None = None, loss: str = "bce", n_critic: int = 1, gp_weight: float = 10.0,
+    def __init__(self, latent_dim: int, lr: float = 2e-4, lr_d: float | None = None,
+                 betas: tuple[float, float] = (0.5, 0.999), num_classes: int | None = None, loss: str = "bce", n_critic: int = 1, gp_weight: float = 10.0,
                  r1_weight: float = 0.0, spectral_norm: bool = False, ema_decay: float | None = None):
         super().__init__()
         self.automatic_optimization = False

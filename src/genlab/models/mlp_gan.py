@@ -1,4 +1,4 @@
-"""The classic fully-connected GAN as a LightningModule (`model=gan`)."""
+"""The classic fully-connected GAN as a LightningModule (`model=mlp_gan`)."""
 from genlab.models.gan import GANModule
 from genlab.networks.mlp_gan import MLPDiscriminator, MLPGenerator
 
@@ -11,8 +11,9 @@ class GAN(GANModule):
                  lr_d: float | None = None, betas: tuple[float, float] = (0.5, 0.999), loss: str = "bce",
                  n_critic: int = 1, gp_weight: float = 10.0, r1_weight: float = 0.0, spectral_norm: bool = False,
                  ema_decay: float | None = None):
-        super().__init__(latent_dim, lr, lr_d, betas, num_classes, loss, n_critic, gp_weight, r1_weight,
-                         spectral_norm, ema_decay)
+        super().__init__(latent_dim=latent_dim, lr=lr, lr_d=lr_d, betas=betas, num_classes=num_classes, loss=loss,
+                         n_critic=n_critic, gp_weight=gp_weight, r1_weight=r1_weight, spectral_norm=spectral_norm,
+                         ema_decay=ema_decay)
         self.generator = MLPGenerator(latent_dim, channels, image_size, g_hidden, num_classes)
         self.discriminator = MLPDiscriminator(channels, image_size, d_hidden, num_classes, d_dropout)
         self.finish_setup()

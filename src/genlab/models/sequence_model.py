@@ -121,7 +121,7 @@ class SequenceModel(GenlabModule):
         batch = getattr(self.trainer.datamodule, "batch_size", 0) * self.tokens_per_sample()
         if self.network is None or not batch or not hasattr(self.network, "flops_per_token"):
             return None
-        if getattr(self, "_flops_per_token", None) is None:  # asked every batch; counting parameters costs ~0.3 ms
+        if getattr(self, "_flops_per_token", None) is None:  # asked every batch: counted once
             self._flops_per_token = self.network.flops_per_token()
         return int(self._flops_per_token * batch)
 

@@ -1,7 +1,6 @@
 """Training-step logging only on the steps Lightning writes to the loggers (every `trainer.log_every_n_steps`).
 
-`self.log` costs about 0.5 ms a key on this CPU even on steps whose values no logger ever sees (measured by
-scripts/bench/bench_gpt.py and bench_gan.py); the train metrics are logged with on_step only, so skipping those
+`self.log` costs about as much as a small layer even on steps whose values no logger ever sees; the train metrics are logged with on_step only, so skipping those
 steps changes no logged value. The progress bar then shows the last logged step's losses.
 """
 from lightning.pytorch import LightningModule

@@ -89,7 +89,7 @@ class Block(nn.Module):
     """Transformer block with pre-LayerNorm residual branches: x + attn(ln(x)), then x + mlp(ln(x)).
 
     `attention_dropout` (default: `dropout`, as nanoGPT) drops attention weights; above 0 it takes PyTorch's CPU
-    attention off its fused kernel (a third to 4x slower a step here), so encoders may keep it at 0."""
+    attention off its fused kernel (several times slower), so encoders may keep it at 0."""
 
     def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, causal: bool = True,
                  attention_dropout: float | None = None):
