@@ -2,6 +2,8 @@
 import hydra._internal.utils as hydra_utils
 from hydra.core.utils import JobReturn
 
+from genlab.compat.names import absent
+
 
 def locate(target: str):
     """The class or function a `_target_` names, found exactly as `instantiate` finds it (Hydra's `_locate`):
@@ -25,10 +27,3 @@ def job_result(job_return: JobReturn):
 def missing_private_names() -> list[str]:
     """Which of this module's private names the installed Hydra lacks."""
     return absent([(hydra_utils, ["_locate", "run_and_report"]), (JobReturn, ["_return_value"])])
-
-
-def absent(wanted: list[tuple]) -> list[str]:
-    """'owner.name' for each name of `wanted` ([(module, class or object, [names])]) that its owner lacks (a
-    dataclass's fields count as present)."""
-    return [f"{getattr(owner, '__name__', type(owner).__name__)}.{name}" for owner, names in wanted for name in names
-            if not hasattr(owner, name) and name not in getattr(owner, "__dataclass_fields__", {})]

@@ -6,7 +6,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, ThroughputMonitor
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
-from genlab.compat.hydra import absent
+from genlab.compat.names import absent
 
 
 def convert_params(params) -> dict:

@@ -3,7 +3,7 @@ public names, so genlab's resumable sweep (genlab.runs.resumable_optuna) keeps i
 trial overrides."""
 from hydra_plugins.hydra_optuna_sweeper import _impl
 
-from genlab.compat.hydra import absent
+from genlab.compat.names import absent
 
 
 class OptunaSweeperSteps(_impl.OptunaSweeperImpl):

@@ -1,7 +1,7 @@
 """Hooks into private names of torch (see genlab.compat). Imports no Lightning: genlab's networks use it."""
 import torch
 
-from genlab.compat.hydra import absent
+from genlab.compat.names import absent
 
 
 def native_cpu_bf16() -> bool:
