@@ -71,3 +71,13 @@ def text_file(tmp_path):
     path = tmp_path / "play.txt"
     path.write_text(TEXT, encoding="utf-8")
     return path
+
+
+def test_gpt_with_muon_wsd_and_every_network_option_resumed_after_a_crash_logs_exactly_the_uninterrupted_runs_values(
+        run_cli, output_dir, monkeypatch, text_file):
+    options = ["model.network.rope=true", "model.network.norm=rmsnorm", "model.network.qk_norm=true",
+               "model.network.mlp=swiglu", "model.network.tie_embeddings=false", "model.network.zero_init=true",
+               "model.network.logit_softcap=30", "model.optimizer=muon", "model.schedule=wsd"]
+    args = [*lm_args(text_file, "gpt", "trainer.max_steps=24", *options)]
+    crash = (LanguageModel, "training_step", 10)
+    crash_resume_and_compare(run_cli, output_dir, monkeypatch, args, "gpt_text", crash, "train/loss", 24)

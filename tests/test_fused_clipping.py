@@ -9,7 +9,7 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 
 from conftest import run_dirs
 from genlab.models.fused_clipping import clip_in_fused_step
-from genlab.models.sequence_model import adamw
+from genlab.models.optimizers import adamw
 from genlab.networks.gpt import GPT
 from helpers.text_runs import lm_args
 

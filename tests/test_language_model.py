@@ -98,7 +98,7 @@ def test_bpe_bits_per_char_match_nats_over_an_independent_character_count(run_cl
 
 
 def test_weight_decay_applies_to_matrices_only_and_tied_weights_count_once():
-    from genlab.models.sequence_model import parameter_groups
+    from genlab.models.optimizers import parameter_groups
     from genlab.networks.gpt import GPT
 
     network = GPT(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8, bias=True)
@@ -114,7 +114,7 @@ def test_weight_decay_applies_to_matrices_only_and_tied_weights_count_once():
 @pytest.mark.parametrize("precision, fused", [("32-true", True), ("bf16-true", True), ("bf16-mixed", None),
                                               ("16-mixed", None)])
 def test_adamw_uses_the_fused_kernel_on_cpu_except_under_mixed_precision_and_updates_like_the_loop(precision, fused):
-    from genlab.models.sequence_model import adamw, parameter_groups
+    from genlab.models.optimizers import adamw, parameter_groups
     from genlab.networks.gpt import GPT
 
     torch.manual_seed(0)

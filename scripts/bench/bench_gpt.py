@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.epoch_samplers import RandomWindowSampler
-from genlab.models.sequence_model import adamw
+from genlab.models.optimizers import adamw
 from genlab.models.lr_schedules import warmup_cosine
 
 TARGET = 0.97

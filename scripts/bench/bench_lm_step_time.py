@@ -13,7 +13,7 @@ import common
 import torch
 import torch.nn.functional as F
 
-from genlab.models.sequence_model import adamw
+from genlab.models.optimizers import adamw
 from genlab.networks.gpt import GPT
 from genlab.networks.rnn_lm import RNNLM
 

@@ -13,4 +13,4 @@ class FinalValidation(Callback):
         last_step = 0 < trainer.max_steps <= trainer.global_step
         if last_step and trainer.enable_validation and not validation_follows(trainer):
             trainer.should_stop = True  # Lightning validates before a stop it may make early: training ends here
-            trainer.fit_loop.min_epochs = 0  # anyway, so trainer.min_epochs (1 by default) has nothing to hold back
+            trainer.fit_loop.min_epochs = 0  # anyway, so a configured trainer.min_epochs has nothing to hold back

@@ -16,7 +16,7 @@ from genlab.errors import ConfigError
 from genlab.models.sample_chunks import ChunkedSampler, requested_labels
 from genlab.models.sequence_model import SequenceModel
 from genlab.networks.generation import generate
-from genlab.networks.gpt import GPT
+from genlab.networks.gpt import GPT, network_options
 
 SAMPLE_CHUNK_SIZE = 64  # images decoded together: the KV cache holds layers x 2 x chunk x block_size x n_embd floats
 
@@ -45,14 +45,19 @@ class ImageGPT(ChunkedSampler, SequenceModel):
                  n_layer: int = 4, n_head: int = 4, n_embd: int = 128, dropout: float = 0.0, bias: bool = False,
                  lr: float = 1e-3, min_lr: float = 1e-4, weight_decay: float = 0.1,
                  betas: tuple[float, float] = (0.9, 0.95), warmup_steps: int = 100, lr_decay_steps: int | None = None,
-                 vocab_size: int | None = None):
+                 vocab_size: int | None = None, optimizer: str = "adamw", muon_lr: float = 0.02, muon_momentum: float = 0.95,
+                 schedule: str = "cosine", cooldown_fraction: float = 0.5,
+                 network: dict | None = None):
         levels = integer("model.levels", levels, minimum=2)
         num_classes = None if num_classes is None else integer("model.num_classes", num_classes, minimum=2)
         tokens = levels + (num_classes or 1)  # pixel levels, then the start tokens
         if vocab_size is not None and vocab_size != tokens:
             raise ConfigError(f"model.vocab_size={vocab_size} must be levels + start tokens = {tokens} (or null)")
         super().__init__(vocab_size=tokens, lr=lr, min_lr=min_lr, weight_decay=weight_decay, betas=betas,
-                         warmup_steps=warmup_steps, lr_decay_steps=lr_decay_steps, counts=("images",))
+                         warmup_steps=warmup_steps, lr_decay_steps=lr_decay_steps, counts=("images",),
+                         optimizer=optimizer, muon_lr=muon_lr, muon_momentum=muon_momentum, schedule=schedule,
+                         cooldown_fraction=cooldown_fraction)
+        self.network_options = network_options(network)
         self.levels, self.num_classes = levels, num_classes
         self.image_size, self.channels = integer("model.image_size", image_size), integer("model.channels", channels)
         self.n_layer, self.n_head, self.n_embd, self.dropout, self.bias = n_layer, n_head, n_embd, dropout, bias
@@ -65,7 +70,7 @@ class ImageGPT(ChunkedSampler, SequenceModel):
 
     def build_network(self, vocab_size: int) -> GPT:
         return GPT(vocab_size, self.dims, self.n_layer, self.n_head, self.n_embd, self.dropout, self.bias,
-                   grid=(self.image_size, self.image_size, self.channels))
+                   grid=(self.image_size, self.image_size, self.channels), **self.network_options)
 
     # ---- pixels as tokens ----------------------------------------------------------------------------
     def quantize(self, images: torch.Tensor) -> torch.Tensor:

@@ -34,9 +34,16 @@ class LanguageModel(SequenceModel):
         sample_tokens: int = 200,
         temperature: float = 0.8,
         top_k: int | None = 200,
+        optimizer: str = "adamw",
+        muon_lr: float = 0.02,
+        muon_momentum: float = 0.95,
+        schedule: str = "cosine",
+        cooldown_fraction: float = 0.5,
     ):
         super().__init__(vocab_size=vocab_size, lr=lr, min_lr=min_lr, weight_decay=weight_decay, betas=betas,
-                         warmup_steps=warmup_steps, lr_decay_steps=lr_decay_steps, counts=("chars",))
+                         warmup_steps=warmup_steps, lr_decay_steps=lr_decay_steps, counts=("chars",),
+                         optimizer=optimizer, muon_lr=muon_lr, muon_momentum=muon_momentum, schedule=schedule,
+                         cooldown_fraction=cooldown_fraction)
         self.sample_prompt, self.sample_tokens = sample_prompt, sample_tokens
         self.temperature, self.top_k = temperature, top_k
         self.tokenizer = None

@@ -1,7 +1,8 @@
 """SequenceModel: next-token training shared by every token-sequence family (the text LMs, Image GPT).
 
-AdamW (weight decay on matrices only, PyTorch's fused kernel), per-step warmup + cosine decay to `min_lr`,
-gradient-norm clipping folded into the fused step, cross-entropy in nats summed over the val/test splits with
+AdamW (weight decay on matrices only, PyTorch's fused kernel) or Muon on the hidden matrices, per-step warmup then
+cosine or warmup-stable-decay to `min_lr` over the run's steps or its `trainer.max_time`, gradient-norm clipping
+folded into the fused AdamW step, cross-entropy in nats summed over the val/test splits with
 torchmetrics aggregators (exact under DDP), and autoregressive sampling with the network's KV cache. Members say how
 a batch becomes (inputs, targets), what their evaluation logs, and how to build their network.
 """
@@ -10,38 +11,18 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import SumMetric
 
-from genlab.checks import number
+from genlab.checks import fraction, number
 from genlab.errors import ConfigError
 from genlab.models.fused_clipping import clip_in_fused_step
 from genlab.checkpoints import complete_from_base
 from genlab.models.lora_checkpoint import BASE_KEY, keep_adapters_only
-from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
+from genlab.models.lr_schedules import SCHEDULES, cosine, per_step, run_progress, stable_then_linear, with_warmup
+from genlab.models.optimizers import OPTIMIZERS, adamw, muon_adamw
 from genlab.models.module import GenlabModule
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.lora import merge_lora
 
-NO_DECAY_MODULES = (nn.Embedding, nn.LayerNorm)
 EVALUATED_SPLITS = ("val", "test")
-
-
-def parameter_groups(network: nn.Module, weight_decay: float) -> list[dict]:
-    """AdamW groups of the trainable parameters: decay on weight matrices; none on biases, norms and embeddings (tied
-    heads included)."""
-    exempt = {id(p) for module in network.modules() if isinstance(module, NO_DECAY_MODULES) for p in module.parameters()}
-    params = [p for p in dict.fromkeys(network.parameters()) if p.requires_grad]  # tied weights once; frozen ones not
-    decay = [p for p in params if p.dim() >= 2 and id(p) not in exempt]
-    no_decay = [p for p in params if p.dim() < 2 or id(p) in exempt]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def adamw(network: nn.Module, lr: float, betas: tuple[float, float], weight_decay: float,
-          precision: str = "32-true") -> torch.optim.AdamW:
-    """AdamW over `parameter_groups`, with PyTorch's fused kernel on CPU and CUDA: one kernel a parameter instead of
-    a dozen ops. Not under mixed precision, where Lightning refuses to clip the gradients of an optimizer that could
-    unscale them."""
-    device = next(network.parameters()).device.type
-    fused = device in ("cpu", "cuda") and not precision.endswith("-mixed")
-    return torch.optim.AdamW(parameter_groups(network, weight_decay), lr=lr, betas=betas, fused=fused or None)
 
 
 class SequenceModel(GenlabModule):
@@ -49,12 +30,24 @@ class SequenceModel(GenlabModule):
 
     Members build the network (`build_network`), turn a batch into (inputs, targets) (`sequence_batch`), add their
     own evaluation counts (`evaluation_counts`) and say what to log from the sums (`evaluation_metrics`).
+    `optimizer=muon` trains the network's hidden matrices with Muon at `muon_lr` (the rest with AdamW at `lr`);
+    `schedule=wsd` holds the peak rate until the last `cooldown_fraction` of the run.
     """
 
     def __init__(self, vocab_size: int | None, lr: float, min_lr: float, weight_decay: float,
                  betas: tuple[float, float], warmup_steps: int, lr_decay_steps: int | None,
-                 counts: tuple[str, ...] = ()):
+                 counts: tuple[str, ...] = (), optimizer: str = "adamw", muon_lr: float = 0.02,
+                 muon_momentum: float = 0.95, schedule: str = "cosine", cooldown_fraction: float = 0.5):
         super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ConfigError(f"model.optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if schedule not in SCHEDULES:
+            raise ConfigError(f"model.schedule={schedule!r} is not one of {', '.join(SCHEDULES)}")
+        self.optimizer_name, self.schedule = optimizer, schedule
+        self.muon_lr, self.muon_momentum = number("model.muon_lr", muon_lr), fraction("model.muon_momentum", muon_momentum)
+        self.cooldown_fraction = number("model.cooldown_fraction", cooldown_fraction)
+        if not 0 < self.cooldown_fraction <= 1:
+            raise ConfigError(f"model.cooldown_fraction must be in (0, 1], got {cooldown_fraction!r}")
         self.lr, self.min_lr = number("model.lr", lr), number("model.min_lr", min_lr)
         if self.min_lr > self.lr:
             raise ConfigError(f"model.min_lr={min_lr} must not exceed model.lr={lr}")
@@ -126,9 +119,16 @@ class SequenceModel(GenlabModule):
         return int(self._flops_per_token * batch)
 
     def configure_optimizers(self):
-        optimizer = adamw(self.network, self.lr, self.betas, self.weight_decay, str(self.trainer.precision))
-        decay_steps = self.lr_decay_steps or total_optimizer_steps(self.trainer, "model.lr_decay_steps=null")
-        return per_step(optimizer, warmup_cosine(self.warmup_steps, decay_steps, self.min_lr / self.lr))
+        precision = str(self.trainer.precision)
+        if self.optimizer_name == "muon":
+            optimizer = muon_adamw(self.network, self.lr, self.betas, self.weight_decay, self.muon_lr,
+                                   self.muon_momentum, muon_weight_decay=0.0, precision=precision)
+        else:
+            optimizer = adamw(self.network, self.lr, self.betas, self.weight_decay, precision)
+        min_ratio = self.min_lr / self.lr
+        shape = cosine(min_ratio) if self.schedule == "cosine" else stable_then_linear(min_ratio, self.cooldown_fraction)
+        progress = run_progress(self.trainer, self.warmup_steps, self.lr_decay_steps, "model.lr_decay_steps=null")
+        return per_step(optimizer, with_warmup(self.warmup_steps, shape, progress))
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
         """Norm clipping (`trainer.gradient_clip_val`) happens inside the fused AdamW step where it can

@@ -1,6 +1,6 @@
 """Transformer classifier: ClassifierModule (val/acc, test/acc) over genlab's Vision Transformer."""
 from genlab.models.classifier import ClassifierModule
-from genlab.models.sequence_model import parameter_groups
+from genlab.models.optimizers import parameter_groups
 from genlab.networks.vit import VisionTransformer
 
 

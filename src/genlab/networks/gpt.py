@@ -1,5 +1,6 @@
-"""GPT (nanoGPT-style): a pre-LayerNorm transformer with tied embeddings and a KV cache; causal for generation,
-bidirectional for encoders (the ViT classifier reuses its blocks)."""
+"""GPT (nanoGPT-style): a pre-norm transformer with tied embeddings and a KV cache; causal for generation,
+bidirectional for encoders (the ViT classifier reuses its blocks). Options of the modern recipes (rotary positions,
+RMSNorm, QK-norm, ReLU²/SwiGLU MLPs, an untied head, zero-initialised projections, logit soft-capping) default off."""
 import math
 from dataclasses import dataclass, field
 
@@ -8,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import ConfigError
-from genlab.checks import fraction, integer
+from genlab.checks import fraction, integer, number
+from genlab.networks.transformer_parts import MLP, NORMS, Rotary, choice, norm_layer, qk_norm, rotate, softcap
 
 
 @dataclass
@@ -44,19 +46,25 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention, causal or not: one fused q/k/v projection, then scaled_dot_product_attention."""
 
     def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, causal: bool = True,
-                 attention_dropout: float | None = None):
+                 attention_dropout: float | None = None, normalize_qk: bool = False):
         super().__init__()
         self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=bias)
         self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = nn.Dropout(dropout)
         self.n_head = n_head
         self.dropout = dropout if attention_dropout is None else attention_dropout  # on the attention weights
-        self.causal = causal
+        self.causal, self.normalize_qk = causal, normalize_qk
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                rotary: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, T, C); `rotary`: the (cos, sin) tables of the new tokens' positions when positions are rotary."""
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        if self.normalize_qk:
+            q, k = qk_norm(q), qk_norm(k)
+        if rotary is not None:
+            q, k = rotate(q, *rotary), rotate(k, *rotary)
         if cache is not None:
             k, v = cache.extend(layer, k, v)  # (B, nh, past + T, hs)
         past = k.size(2) - T
@@ -71,37 +79,27 @@ class SelfAttention(nn.Module):
         return self.resid_dropout(self.c_proj(y))
 
 
-class MLP(nn.Module):
-    """Position-wise feed-forward: n_embd → 4·n_embd → GELU → n_embd."""
-
-    def __init__(self, n_embd: int, dropout: float, bias: bool):
-        super().__init__()
-        self.c_fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
-        self.gelu = nn.GELU()
-        self.c_proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
-
-
 class Block(nn.Module):
-    """Transformer block with pre-LayerNorm residual branches: x + attn(ln(x)), then x + mlp(ln(x)).
+    """Transformer block with pre-norm residual branches: x + attn(ln(x)), then x + mlp(ln(x)).
 
     `attention_dropout` (default: `dropout`, as nanoGPT) drops attention weights; above 0 it takes PyTorch's CPU
-    attention off its fused kernel (several times slower), so encoders may keep it at 0."""
+    attention off its fused kernel (several times slower), so encoders may keep it at 0. `norm` is layernorm or
+    rmsnorm, `mlp` gelu, relu2 or swiglu; `qk_norm` RMS-normalises queries and keys."""
 
     def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, causal: bool = True,
-                 attention_dropout: float | None = None):
+                 attention_dropout: float | None = None, norm: str = "layernorm", mlp: str = "gelu",
+                 qk_norm: bool = False):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(n_embd, bias=bias)
+        norm = choice("model.norm", norm, NORMS)
+        self.ln_1 = norm_layer(norm, n_embd, bias)
         self.attn = SelfAttention(n_embd, n_head, dropout, bias, causal,
-                                  dropout if attention_dropout is None else attention_dropout)
-        self.ln_2 = nn.LayerNorm(n_embd, bias=bias)
-        self.mlp = MLP(n_embd, dropout, bias)
+                                  dropout if attention_dropout is None else attention_dropout, qk_norm)
+        self.ln_2 = norm_layer(norm, n_embd, bias)
+        self.mlp = MLP(n_embd, dropout, bias, mlp)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), cache, layer)
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                rotary: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache, layer, rotary)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -120,6 +118,22 @@ class GridPositions(nn.Module):
         pixel = positions // self.channels
         x = self.row(pixel // self.columns) + self.column(pixel % self.columns)
         return x if self.channel is None else x + self.channel(positions % self.channels)
+
+
+NETWORK_OPTIONS = {"rope": False, "norm": "layernorm", "qk_norm": False, "mlp": "gelu", "tie_embeddings": True,
+                   "zero_init": False, "logit_softcap": None}  # GPT's keyword options and their defaults
+
+
+def network_options(options) -> dict:
+    """`model.network` (a mapping of NETWORK_OPTIONS, None: all defaults) as GPT keyword arguments, checked."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(NETWORK_OPTIONS))
+    if unknown:
+        raise ConfigError(f"model.network.{unknown[0]} is not a GPT option (valid: {', '.join(NETWORK_OPTIONS)})")
+    for key in ("rope", "qk_norm", "tie_embeddings", "zero_init"):
+        if not isinstance(options.get(key, False), bool):
+            raise ConfigError(f"model.network.{key} must be true or false, got {options[key]!r}")
+    return {**NETWORK_OPTIONS, **options}
 
 
 def checked_sizes(n_layer, n_head, n_embd, dropout) -> tuple[int, int, int, float]:
@@ -141,11 +155,11 @@ def init_gpt_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def init_residual_projections(network: nn.Module, n_layer: int) -> None:
-    """Residual projections ~ N(0, 0.02 / sqrt(2 · n_layer)): keep the residual stream's variance O(1)."""
+def init_residual_projections(network: nn.Module, n_layer: int, zero: bool = False) -> None:
+    """Residual projections ~ N(0, 0.02 / sqrt(2 · n_layer)), keeping the residual stream's variance O(1); or zero."""
     for name, parameter in network.named_parameters():
         if name.endswith("c_proj.weight"):
-            nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * n_layer))
+            nn.init.zeros_(parameter) if zero else nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * n_layer))
 
 
 class GPT(nn.Module):
@@ -153,7 +167,9 @@ class GPT(nn.Module):
 
     Parameter names follow nanoGPT (transformer.wte, transformer.h.0.attn.c_attn, ...), so its checkpoints load.
     `grid=(rows, columns, channels)` replaces the 1-D position table by GridPositions (Image GPT's raster order);
-    `causal=False` makes every block attend both ways.
+    `causal=False` makes every block attend both ways. `rope` rotates queries and keys by position instead of a
+    learned 1-D table; `tie_embeddings=False` gives the output head its own matrix; `zero_init` starts every residual
+    projection (and an untied head) at zero, so each block begins as the identity; `logit_softcap` bounds the logits.
     """
 
     def __init__(
@@ -167,28 +183,47 @@ class GPT(nn.Module):
         bias: bool = True,
         causal: bool = True,
         grid: tuple[int, int, int] | None = None,
+        rope: bool = False,
+        norm: str = "layernorm",
+        qk_norm: bool = False,
+        mlp: str = "gelu",
+        tie_embeddings: bool = True,
+        zero_init: bool = False,
+        logit_softcap: float | None = None,
     ):
         super().__init__()
         vocab_size, block_size = integer("model.vocab_size", vocab_size), integer("model.block_size", block_size)
         n_layer, n_head, n_embd, dropout = checked_sizes(n_layer, n_head, n_embd, dropout)
         self.vocab_size, self.block_size = vocab_size, block_size
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
+        self.logit_softcap = None if logit_softcap is None else number("model.logit_softcap", logit_softcap, 1e-6)
+        self.rotary = Rotary(n_embd // n_head, block_size) if rope else None
+        positions = GridPositions(*grid, n_embd) if grid is not None else None if rope else nn.Embedding(block_size, n_embd)
         self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(vocab_size, n_embd),  # token embeddings, shared with lm_head
-            wpe=nn.Embedding(block_size, n_embd) if grid is None else GridPositions(*grid, n_embd),  # learned positions
+            wte=nn.Embedding(vocab_size, n_embd),  # token embeddings (shared with lm_head unless untied)
+            **({} if positions is None else {"wpe": positions}),  # learned positions (nanoGPT's module order)
             drop=nn.Dropout(dropout),
-            h=nn.ModuleList(Block(n_embd, n_head, dropout, bias, causal) for _ in range(n_layer)),
-            ln_f=nn.LayerNorm(n_embd, bias=bias),
+            h=nn.ModuleList(Block(n_embd, n_head, dropout, bias, causal, norm=norm, mlp=mlp, qk_norm=qk_norm)
+                            for _ in range(n_layer)),
+            ln_f=norm_layer(choice("model.norm", norm, NORMS), n_embd, bias),
         ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight  # weight tying (Press & Wolf 2017)
+        self.tied = tie_embeddings
+        if tie_embeddings:
+            self.lm_head.weight = self.transformer.wte.weight  # weight tying (Press & Wolf 2017)
         self.apply(init_gpt_weights)
-        init_residual_projections(self, n_layer)
+        init_residual_projections(self, n_layer, zero=zero_init)
+        if zero_init and not tie_embeddings:
+            nn.init.zeros_(self.lm_head.weight)
 
     @property
     def context_size(self) -> int:
         """The most tokens the model conditions on (generation's context rule)."""
         return self.block_size
+
+    def hidden_matrices(self) -> list[nn.Parameter]:
+        """The blocks' weight matrices: what Muon orthogonalises (embeddings, head, norms and biases stay with AdamW)."""
+        return [module.weight for module in self.transformer.h.modules() if isinstance(module, nn.Linear)]
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """idx (B, T) int64 → logits (B, T, V); with a cache, idx follows its tokens and is appended to it."""
@@ -200,10 +235,14 @@ class GPT(nn.Module):
                 f"{tokens} exceed model.block_size={self.block_size}: feed at most the last {self.block_size} tokens"
             )
         positions = torch.arange(past, past + T, device=idx.device)  # (T,)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(positions))  # (B, T, C)
+        x = self.transformer.wte(idx)  # (B, T, C)
+        if "wpe" in self.transformer:
+            x = x + self.transformer.wpe(positions)
+        x = self.transformer.drop(x)
+        rotary = self.rotary(positions) if self.rotary is not None else None
         for layer, block in enumerate(self.transformer.h):
-            x = block(x, cache, layer)
-        return self.lm_head(self.transformer.ln_f(x))  # (B, T, V)
+            x = block(x, cache, layer, rotary)
+        return softcap(self.lm_head(self.transformer.ln_f(x)), self.logit_softcap)  # (B, T, V)
 
     def decode(self, idx: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
         """One generation step: idx (B, T) after the cached tokens (None: none) → logits (B, T, V), grown cache.
@@ -214,10 +253,15 @@ class GPT(nn.Module):
         return self.forward(idx, cache), cache
 
     def num_parameters(self, non_embedding: bool = True) -> int:
-        """Parameter count; non_embedding leaves out the position table (the token table is also the lm_head)."""
+        """Parameter count; non_embedding leaves out the lookup tables (positions, and the token table when the
+        head is untied: a tied table is also the head's matrix)."""
         total = sum(p.numel() for p in self.parameters())
-        positions = sum(p.numel() for p in self.transformer.wpe.parameters())
-        return total - positions if non_embedding else total
+        if not non_embedding:
+            return total
+        lookups = [*self.transformer.wpe.parameters()] if "wpe" in self.transformer else []
+        if not self.tied:
+            lookups.append(self.transformer.wte.weight)
+        return total - sum(p.numel() for p in lookups)
 
     def flops_per_token(self) -> int:
         """Training (forward + backward) FLOPs per token at full context: nanoGPT's 6N + 12·L·H·Q·T (PaLM)."""
