@@ -1,4 +1,4 @@
-"""FID/KID/IS of a generator's samples: every N epochs against the val split, and at test time against test."""
+"""FID/KID/IS/PRDC of a generator's samples: every N epochs against the val split, and at test time against test."""
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
@@ -26,15 +26,18 @@ def generates_images(module: LightningModule) -> bool:
 
 
 class SampleQuality(Callback):
-    """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std` for models
-    with `sample()`; `val/fid` is also logged once before training (the untrained generator's baseline)."""
+    """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std`,
+    `<split>/{precision,recall,density,coverage}` for models with `sample()`; `val/fid` is also logged once before
+    training (the untrained generator's baseline)."""
 
     def __init__(self, feature_net: str = "classifier", num_samples: int = 1000, every_n_epochs: int = 1,
                  cache_dir: str = ".cache", classifier_ckpt: str | None = None, inception_weights: str | None = None,
-                 kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0):
+                 kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0,
+                 prdc_k: int = 5):
         self.feature_net, self.num_samples, self.every_n_epochs = feature_net, num_samples, every_n_epochs
         self.cache_dir, self.classifier_ckpt, self.inception_weights = cache_dir, classifier_ckpt, inception_weights
         self.kid_subset_size, self.at_start, self.batch_size, self.seed = kid_subset_size, at_start, batch_size, seed
+        self.prdc_k = prdc_k
         self.metrics: dict[str, ImageQuality] = {}
         self.extractor_id: str | None = None
         self.fid_at_start: float | None = None
@@ -44,13 +47,13 @@ class SampleQuality(Callback):
             return
         if self.feature_net == "inception":
             features = inception_feature(self.inception_weights)
-            self.metrics = {s: ImageQuality(features, None, self.kid_subset_size, normalize=True) for s in ("val", "test")}
+            self.metrics = {s: ImageQuality(features, None, self.kid_subset_size, normalize=True, prdc_k=self.prdc_k) for s in ("val", "test")}
             self.extractor_id = "inception-v3-2048"
         else:
             network, self.extractor_id = build_feature_net(self.feature_net, trainer.datamodule, self.cache_dir,
                                                            self.classifier_ckpt)
             features = FeatureExtractor(network)
-            self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size) for split in ("val", "test")}
+            self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size, prdc_k=self.prdc_k) for split in ("val", "test")}
         for metric in self.metrics.values():
             metric.to(pl_module.device)
         for logger in trainer.loggers:
