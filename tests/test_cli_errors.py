@@ -14,6 +14,8 @@ CONFIG_ERRORS = [  # more cases, each also checked for what it leaves behind, in
     (["+foo=1"], "unknown config key 'foo'"),
     (["model.nope=1"], "unknown config key 'model.nope'"),
     (["metrics.num_samples=0"], "metrics.num_samples must be a positive number, got 0"),
+    (["metrics.prdc_k=0"], "metrics.prdc_k must be a positive number, got 0"),
+    (["metrics.prdc_k=5", "metrics.num_samples=5"], "metrics.prdc_k=5 needs metrics.num_samples > 5 (each sample's k-NN ball), got 5"),
     (["ckpt_path=last"], "ckpt_path=last needs resume=<run_dir>"),
     (["resume=/no/such/run"], "resume=/no/such/run: not a genlab run dir (no run_info.json there)"),
     (["trainer=cpu", "trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a GPU (trainer.accelerator=cpu)"),

@@ -1,11 +1,13 @@
 """FID/KID/IS through torchmetrics on the cached LeNet features: logged, cached, meaningful."""
 import csv
+import json
 
 import numpy as np
 import torch
 
 import genlab
 from conftest import read_run_info, run_dirs
+from genlab.data.digits import DigitsDataModule
 from genlab.images import from_uint8
 from genlab.metrics import feature_net
 from genlab.metrics.feature_net import cached_lenet
@@ -44,8 +46,6 @@ def test_trained_conditional_generator_beats_its_untrained_fid_and_draws_the_req
     assert final["test/fid"] < final["val/fid_at_start"]
 
     model = genlab.load(run_dir / "checkpoints" / "last.ckpt")
-    from genlab.data.digits import DigitsDataModule
-
     classifier, _ = cached_lenet(DigitsDataModule(image_size=16, seed=12345), str(cache_dir))
     accuracies = []
     for label in range(10):
@@ -59,3 +59,27 @@ def test_inception_without_its_extra_installed_is_a_one_line_error(run_cli, outp
     result = run_cli("train", "debug=fdr", "metrics.feature_net=inception")
     assert result.exit_code == 2
     assert "metrics.feature_net=inception needs the optional extra: pip install 'genlab[inception]'" in result.stderr
+
+
+def test_train_and_eval_log_prdc_with_the_protocol_each_split_was_measured_under(run_cli, output_dir, cache_dir):
+    assert run_cli("train", "debug=limit", *SHORT).exit_code == 0
+    (run_dir,) = run_dirs(output_dir, "debug")
+    info = read_run_info(run_dir)
+    assert {f"{split}/{name}" for split in ("val", "test") for name in ("precision", "recall", "density", "coverage")
+            } <= set(info["final_metrics"])
+    datamodule = DigitsDataModule(image_size=16, seed=12345)
+    network, extractor_id = cached_lenet(datamodule, str(cache_dir))
+    datamodule.setup("fit")
+    val_protocol = {"feature_net": extractor_id, "weights_sha256": feature_net.state_dict_sha256(network),
+                    "real_samples": len(datamodule.real_images("val", 300)),  # the whole split: it holds fewer
+                    "fake_samples": 300, "reference_split": "val", "image_size": "16x16", "resize": "none"}
+    assert info["metrics_protocol"]["val"] == val_protocol
+    assert info["metrics_protocol"]["test"]["reference_split"] == "test"
+    assert f"metrics/protocol/val/weights_sha256: {val_protocol['weights_sha256']}" in (run_dir / "hparams.yaml").read_text()
+
+    result = run_cli("eval", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}", "metrics.num_samples=200")
+    assert result.exit_code == 0, result.stderr
+    (eval_dir,) = (run_dir / "evals").iterdir()
+    evaluated = json.loads((eval_dir / "eval_metrics.json").read_text())
+    assert 0.0 <= evaluated["metrics"]["test/coverage"] <= 1.0 and "test/fid" in evaluated["metrics"]
+    assert evaluated["metrics_protocol"]["test"]["fake_samples"] == 200

@@ -19,6 +19,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from lightning.pytorch import seed_everything
 
     from genlab.builders import build_trainer, sample_quality
+    from genlab.callbacks.sample_quality import measurement_protocols
     from genlab.callbacks.progress_bar import ThrottledRichProgressBar
     from genlab.checkpoints import build_module, config_from_checkpoint
     from genlab.metrics.scalars import scalar_metrics
@@ -37,7 +38,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     run = trainer.test if split == "test" else trainer.validate
     run(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)
-    write_json_atomic(run_dir / "eval_metrics.json", {"ckpt_path": str(cfg.ckpt_path), "split": split, "metrics": metrics})
+    write_json_atomic(run_dir / "eval_metrics.json", {"ckpt_path": str(cfg.ckpt_path), "split": split, "metrics": metrics,
+                                                      "metrics_protocol": measurement_protocols(trainer.callbacks)})
     print(f"evaluated {cfg.ckpt_path} on the {split} split; metrics in {run_dir / 'eval_metrics.json'}")
     return metrics
 

@@ -46,6 +46,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     from lightning.pytorch import seed_everything
 
     from genlab.builders import build_callbacks, build_loggers, build_trainer
+    from genlab.callbacks.sample_quality import measurement_protocols
     from genlab.loggers.finish import finish_loggers
     from genlab.cli.config_tree import print_config_tree
     from genlab.metrics.scalars import scalar_metrics
@@ -79,7 +80,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
                     metrics |= scalar_metrics(trainer.callback_metrics)
             finally:
                 finish_loggers(trainer.loggers)
-        run.update(final_metrics=metrics)
+        run.update(final_metrics=metrics, metrics_protocol=measurement_protocols(trainer.callbacks))
     if global_rank() == 0:
         print(f"genlab-train: run {run.info['status']}; its files are in {run_dir}")
     return metrics

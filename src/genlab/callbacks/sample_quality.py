@@ -1,13 +1,15 @@
-"""FID/KID/IS of a generator's samples: every N epochs against the val split, and at test time against test."""
+"""FID/KID/IS/PRDC of a generator's samples: every N epochs against the val split, and at test time against test."""
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from genlab.images import from_uint8
-from genlab.metrics.feature_net import FeatureExtractor, build_feature_net, inception_feature
+from genlab.metrics.feature_net import FeatureExtractor, build_feature_net, inception_feature, state_dict_sha256
 from genlab.metrics.image_quality import ImageQuality
+from genlab.metrics.protocol import measurement_protocol, protocol_hyperparams
 
 
 SAMPLE_BLOCK = 50  # generated images per seed; small, so every rank of a multi-device run gets some
+INCEPTION_RESIZE = "bilinear to 299x299 (torch-fidelity Inception)"
 
 
 def sample_blocks(count: int, block: int, rank: int, world_size: int) -> list[tuple[int, int]]:
@@ -26,17 +28,23 @@ def generates_images(module: LightningModule) -> bool:
 
 
 class SampleQuality(Callback):
-    """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std` for models
-    with `sample()`; `val/fid` is also logged once before training (the untrained generator's baseline)."""
+    """Logs `<split>/fid`, `<split>/kid_mean`, `<split>/kid_std`, `<split>/is_mean`, `<split>/is_std`,
+    `<split>/{precision,recall,density,coverage}` for models with `sample()`; `val/fid` is also logged once before
+    training (the untrained generator's baseline). `protocols` holds each evaluated split's measurement protocol (see
+    genlab.metrics.protocol), also logged as `metrics/protocol/<split>/<field>` hyperparameters."""
 
     def __init__(self, feature_net: str = "classifier", num_samples: int = 1000, every_n_epochs: int = 1,
                  cache_dir: str = ".cache", classifier_ckpt: str | None = None, inception_weights: str | None = None,
-                 kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0):
+                 kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0,
+                 prdc_k: int = 5):
         self.feature_net, self.num_samples, self.every_n_epochs = feature_net, num_samples, every_n_epochs
         self.cache_dir, self.classifier_ckpt, self.inception_weights = cache_dir, classifier_ckpt, inception_weights
         self.kid_subset_size, self.at_start, self.batch_size, self.seed = kid_subset_size, at_start, batch_size, seed
+        self.prdc_k = prdc_k
         self.metrics: dict[str, ImageQuality] = {}
         self.extractor_id: str | None = None
+        self.weights_sha256: str | None = None
+        self.protocols: dict[str, dict] = {}
         self.fid_at_start: float | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -44,13 +52,15 @@ class SampleQuality(Callback):
             return
         if self.feature_net == "inception":
             features = inception_feature(self.inception_weights)
-            self.metrics = {s: ImageQuality(features, None, self.kid_subset_size, normalize=True) for s in ("val", "test")}
+            self.metrics = {s: ImageQuality(features, None, self.kid_subset_size, normalize=True, prdc_k=self.prdc_k) for s in ("val", "test")}
             self.extractor_id = "inception-v3-2048"
+            self.weights_sha256 = state_dict_sha256(self.metrics["val"].fid.inception)
         else:
             network, self.extractor_id = build_feature_net(self.feature_net, trainer.datamodule, self.cache_dir,
                                                            self.classifier_ckpt)
             features = FeatureExtractor(network)
-            self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size) for split in ("val", "test")}
+            self.weights_sha256 = state_dict_sha256(network)
+            self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size, prdc_k=self.prdc_k) for split in ("val", "test")}
         for metric in self.metrics.values():
             metric.to(pl_module.device)
         for logger in trainer.loggers:
@@ -78,10 +88,19 @@ class SampleQuality(Callback):
                 batch = real[start : start + self.batch_size][rank::world]
                 metric.update(self._prepare(batch.to(pl_module.device)), real=True)
             metric.has_real = True
+            self._record_protocol(trainer, split, len(real), real.shape)
         for index, count in sample_blocks(self.num_samples, SAMPLE_BLOCK, rank, world):
             images = from_uint8(pl_module.sample(count, seed=self.seed + index)).to(pl_module.device)
             metric.update(self._prepare(images), real=False)
         return {f"{split}/{name}": value for name, value in metric.compute().items()}
+
+    def _record_protocol(self, trainer: Trainer, split: str, real_samples: int, image_shape: tuple[int, ...]) -> None:
+        """Keep and log the split's protocol once its real reference is loaded (real count known)."""
+        resize = INCEPTION_RESIZE if self.feature_net == "inception" else "none"
+        self.protocols[split] = measurement_protocol(self.extractor_id, self.weights_sha256, real_samples,
+                                                     self.num_samples, split, image_shape, resize)
+        for logger in trainer.loggers:
+            logger.log_hyperparams(protocol_hyperparams(split, self.protocols[split]))
 
     def _due(self, trainer: Trainer) -> bool:
         return not trainer.sanity_checking and (trainer.current_epoch + 1) % self.every_n_epochs == 0
@@ -103,3 +122,8 @@ class SampleQuality(Callback):
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.metrics:
             pl_module.log_dict(self.evaluate(trainer, pl_module, "test"))
+
+
+def measurement_protocols(callbacks: list[Callback]) -> dict[str, dict]:
+    """{split: protocol} of the splits the SampleQuality callback among `callbacks` evaluated (empty without one)."""
+    return next((callback.protocols for callback in callbacks if isinstance(callback, SampleQuality)), {})

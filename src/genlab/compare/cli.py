@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     grouping.add_argument("--group-by", metavar="KEYS", help="comma-separated config keys whose values make a row "
                                                             "(default: every differing key but seed)")
     grouping.add_argument("--no-group", action="store_true", help="one row per run, seeds included")
+    parser.add_argument("--allow-mixed-protocols", action="store_true",
+                        help="rank sample-quality metrics (FID, KID, IS, PRDC) even when the runs measured them "
+                             "differently (feature net, weights, sample counts, split, image size)")
     parser.add_argument("--out", metavar="DIR", help="where compare.html/png go (default: the multirun or task dir "
                                                     "holding all the runs, else the current dir)")
     return parser
@@ -77,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     group_by = [key.strip() for key in args.group_by.split(",") if key.strip()] if args.group_by else None
     try:
-        comparison = build_comparison(args.paths, args.metric, args.mode, group_by, args.no_group)
+        comparison = build_comparison(args.paths, args.metric, args.mode, group_by, args.no_group,
+                                      args.allow_mixed_protocols)
         out_dir = Path(args.out) if args.out else default_out_dir(comparison.run_dirs)
         if out_dir.exists() and not out_dir.is_dir():
             raise CompareInputError(f"--out {out_dir}: not a directory")

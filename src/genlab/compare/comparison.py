@@ -17,6 +17,7 @@ from genlab.compare.grouping import (
 from genlab.runs.liveness import utc_now
 from genlab.compare.metric_choice import choose_metric, choose_mode, extra_metrics, metric_direction, train_loss_metric
 from genlab.compare.overrides import SEED_KEY, format_value
+from genlab.compare.protocols import protocol_difference
 from genlab.compare.run_record import RunRecord, read_run
 from genlab.compare.table import ComparisonTable, build_table
 
@@ -86,13 +87,19 @@ def read_runs(run_dirs: list[Path]) -> tuple[list[RunRecord], dict[Path, str]]:
 
 
 def build_comparison(paths: list[str], metric: str | None = None, mode: str | None = None,
-                     group_by: list[str] | None = None, no_group: bool = False) -> Comparison:
-    """Read the runs under `paths`, pick metric and mode, group, and lay out the table; raises CompareInputError."""
+                     group_by: list[str] | None = None, no_group: bool = False,
+                     allow_mixed_protocols: bool = False) -> Comparison:
+    """Read the runs under `paths`, pick metric and mode, group, and lay out the table; raises CompareInputError,
+    also when the metric is a sample-quality one measured under different protocols and that is not allowed."""
     run_dirs = find_run_dirs(paths)
     runs, skipped = read_runs(run_dirs)
     make_ids_unique(runs)
     metric = choose_metric(runs, metric)
     mode = choose_mode(runs, metric, mode)
+    mixed = protocol_difference(runs, metric)
+    if mixed and not allow_mixed_protocols:
+        raise CompareInputError(f"runs measured {metric} under different protocols ({mixed}); their values do not "
+                                "compare: pass --allow-mixed-protocols to rank them anyway")
     differing = differing_keys(runs)
     if group_by:
         check_group_by(runs, group_by)
@@ -111,6 +118,6 @@ def build_comparison(paths: list[str], metric: str | None = None, mode: str | No
         train_metric=train_loss_metric(runs, metric),
         table=table,
         common_overrides=common_overrides(runs),
-        notes=notes_for(ordered_runs),
+        notes=notes_for(ordered_runs) + ([f"ranked across differing {metric} protocols: {mixed}"] if mixed else []),
         skipped=skipped,
     )

@@ -10,7 +10,7 @@ FALLBACK_METRICS = ("val/loss", "val/fid")
 KEY_METRICS = ("val/fid", "val/kid_mean", "val/is_mean", "val/loss", "val/acc", "val/bpc", "val/ppl",
                "train/loss", "train/g_loss", "train/d_loss")
 TRAIN_LOSS_METRICS = ("train/loss", "train/g_loss")
-HIGHER_IS_BETTER = ("acc", "accuracy", "is_mean")
+HIGHER_IS_BETTER = ("acc", "accuracy", "is_mean", "precision", "recall", "density", "coverage", "class_min_frac")
 MAX_EXTRA_METRICS = 3
 
 
@@ -57,7 +57,8 @@ def choose_metric(runs: list[RunRecord], requested: str | None) -> str:
 
 
 def metric_direction(name: str) -> str:
-    """max for accuracy-like metrics and Inception Score, min for losses, FID, KID, perplexity."""
+    """max for accuracy-like metrics, Inception Score, PRDC and the rarest class's share; min for losses, FID, KID,
+    perplexity."""
     return "max" if name.rsplit("/", 1)[-1] in HIGHER_IS_BETTER else "min"
 
 

@@ -36,6 +36,7 @@ class RunRecord:
     series: dict[str, Series] = field(default_factory=dict)
     latest_sample: Path | None = None
     skipped_rows: int = 0  # metrics.csv rows naming no step (nan, inf, 2.5), left out of the series
+    protocols: Any = None  # run_info.json's metrics_protocol as stored (untrusted: see compare.protocols)
 
     def value_of(self, key: str) -> Any:
         """The run's value for `key`: its override, else its composed config's; UNSET if it has neither."""
@@ -121,4 +122,5 @@ def read_run(run_dir: Path, now: datetime) -> RunRecord:
         series=series,
         latest_sample=latest_sample(run_dir),
         skipped_rows=skipped_rows,
+        protocols=info.get("metrics_protocol"),
     )

@@ -23,6 +23,7 @@ class MetricsConfig:
     inception_weights: Optional[str] = None
     kid_subset_size: int = 500
     at_start: bool = True
+    prdc_k: int = 5
 
 
 @dataclass

@@ -22,6 +22,7 @@ from genlab.runs.sweep_resume import is_sweep_dir
 POSITIVE_KEYS = (
     "metrics.num_samples",
     "metrics.every_n_epochs",
+    "metrics.prdc_k",
     "num_samples",
     "max_new_tokens",
     "data.batch_size",
@@ -120,6 +121,13 @@ def check_model_sizes(cfg: DictConfig) -> None:
     if isinstance(n_embd, int) and isinstance(n_head, int) and n_embd % n_head:
         raise ConfigError(
             f"model.n_embd={n_embd} must be divisible by model.n_head={n_head} (each head gets n_embd/n_head dims)")
+
+
+def check_prdc_neighbours(cfg: DictConfig) -> None:
+    """Each sample needs k other samples to have a k-NN ball: metrics.num_samples must exceed metrics.prdc_k."""
+    k, count = (OmegaConf.select(cfg, f"metrics.{key}", default=None) for key in ("prdc_k", "num_samples"))
+    if isinstance(k, int) and isinstance(count, int) and count <= k:
+        raise ConfigError(f"metrics.prdc_k={k} needs metrics.num_samples > {k} (each sample's k-NN ball), got {count}")
 
 
 def check_inception(cfg: DictConfig) -> None:
@@ -247,6 +255,7 @@ def validate_config(cfg: DictConfig) -> None:
     check_training_length(cfg)
     check_checkpoint_interval(cfg)
     check_model_sizes(cfg)
+    check_prdc_neighbours(cfg)
     if (tokenizer := OmegaConf.select(cfg, "data.tokenizer", default=None)) is not None:
         require_choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
     if (precision := cfg.get("float32_matmul_precision")) is not None:

@@ -42,6 +42,15 @@ class FeatureExtractor(nn.Module):
         return self.network.features(images.float())
 
 
+def state_dict_sha256(module: nn.Module) -> str:
+    """sha256 over the module's state_dict (names and raw bytes, in order): the feature net's exact weights."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def cache_key(description: dict) -> str:
     """Hash of what decides the cached net: the dataset, its split fractions, and the training recipe.
 

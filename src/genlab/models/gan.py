@@ -15,6 +15,7 @@ from genlab.models.module import GenlabModule
 from genlab.models.sample_chunks import ChunkedSampler, noise_chunks, requested_labels
 from genlab.models.step_logging import logs_this_step
 from genlab.networks.conditioning import apply_spectral_norm
+from genlab.networks.diff_augment import DiffAugment
 
 
 def ema_with_warmup(decay: float):
@@ -36,7 +37,8 @@ class GANModule(ChunkedSampler, GenlabModule):
     Subclasses build `self.generator` (z, labels → images in [-1, 1]) and `self.discriminator` (images, labels →
     logits), then call `self.finish_setup()`. Stability kit: `loss` (bce|hinge|wgan-gp), `n_critic`,
     `gp_weight` (WGAN-GP), `r1_weight`, `spectral_norm` on D, TTUR (`lr` for G, `lr_d` for D), and an EMA copy of
-    the generator (`ema_decay`) used for samples and metrics.
+    the generator (`ema_decay`) used for samples and metrics. `diffaug` (e.g. "color,translation,cutout") augments
+    every image D trains on or judges for G, real and fake alike (DiffAugment, for small data sets).
     """
 
     loss_networks: ClassVar[dict[str, str]] = {  # the divergence guard names the network whose loss diverged
@@ -44,7 +46,8 @@ class GANModule(ChunkedSampler, GenlabModule):
 
     def __init__(self, latent_dim: int, lr: float = 2e-4, lr_d: float | None = None,
                  betas: tuple[float, float] = (0.5, 0.999), num_classes: int | None = None, loss: str = "bce", n_critic: int = 1, gp_weight: float = 10.0,
-                 r1_weight: float = 0.0, spectral_norm: bool = False, ema_decay: float | None = None):
+                 r1_weight: float = 0.0, spectral_norm: bool = False, ema_decay: float | None = None,
+                 diffaug: str | None = ""):
         super().__init__()
         self.automatic_optimization = False
         if n_critic < 1:
@@ -59,6 +62,7 @@ class GANModule(ChunkedSampler, GenlabModule):
         self.generator: nn.Module
         self.discriminator: nn.Module
         self.generator_ema: AveragedModel | None = None
+        self.augment = DiffAugment(diffaug)
 
     def finish_setup(self) -> None:
         """Apply spectral norm to D and create the generator EMA once both networks exist."""
@@ -79,6 +83,10 @@ class GANModule(ChunkedSampler, GenlabModule):
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self._call(self.discriminator, images, labels)
 
+    def discriminate_augmented(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """D on DiffAugment-ed images (the images themselves when `diffaug` is off): what the training losses see."""
+        return self.discriminate(self.augment(images), labels)
+
     def configure_optimizers(self):
         generator_opt = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
         discriminator_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas)
@@ -89,12 +97,13 @@ class GANModule(ChunkedSampler, GenlabModule):
 
     def discriminator_step(self, real, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake.detach(), labels)
+        discriminate = self.discriminate_augmented
+        real_logits, fake_logits = discriminate(real, labels), discriminate(fake.detach(), labels)
         loss = gan_losses.discriminator_loss(self.loss_name, real_logits, fake_logits)
         if self.loss_name == "wgan-gp":
-            loss = loss + self.gp_weight * gan_losses.gradient_penalty(self.discriminate, real, fake, labels)
+            loss = loss + self.gp_weight * gan_losses.gradient_penalty(discriminate, real, fake, labels)
         if self.r1_weight:
-            loss = loss + self.r1_weight * gan_losses.r1_penalty(self.discriminate, real, labels)
+            loss = loss + self.r1_weight * gan_losses.r1_penalty(discriminate, real, labels)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
@@ -107,7 +116,7 @@ class GANModule(ChunkedSampler, GenlabModule):
 
     def generator_step(self, fake, labels, optimizer) -> dict[str, torch.Tensor]:
         self.toggle_optimizer(optimizer)
-        loss = gan_losses.generator_loss(self.loss_name, self.discriminate(fake, labels))
+        loss = gan_losses.generator_loss(self.loss_name, self.discriminate_augmented(fake, labels))
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
