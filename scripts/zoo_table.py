@@ -9,8 +9,8 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-METRICS = ("test/acc", "test/nll_iw", "test/fid", "val/fid_at_start", "test/class_min_frac", "test/class_max_frac",
-           "val/loss", "val/bpc")
+METRICS = ("test/acc", "test/nll_iw", "test/fid", "test/precision", "test/recall", "test/coverage", "val/fid_at_start",
+           "test/class_min_frac", "test/class_max_frac", "val/loss", "val/bpc")
 
 
 def wall_minutes(info: dict) -> float:

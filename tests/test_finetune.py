@@ -246,6 +246,20 @@ def test_export_of_a_model_that_is_not_a_gpt_to_hugging_face_is_refused(run_cli,
         "exports any)")
 
 
+def test_export_to_hugging_face_of_a_gpt_with_rotary_positions_is_refused_naming_the_option(run_cli, output_dir,
+                                                                                          text_file):
+    from helpers.text_runs import lm_args
+
+    assert run_cli("train", *lm_args(text_file, "gpt", "trainer.max_steps=2", "model.network.rope=true")).exit_code == 0
+    (run_dir,) = run_dirs(output_dir, "gpt_text")
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    result = run_cli("export", f"ckpt_path={ckpt}", "format=hf")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"genlab-export: error: ckpt_path={ckpt}: GPT-2 has no equivalent of model.network.rope=True; format=hf "
+        "exports nanoGPT-style GPTs (format=genlab exports any)")
+
+
 @pytest.mark.parametrize("experiment", ["dcgan_digits", "vae_digits", "cnn_digits"])
 def test_init_from_fine_tunes_gans_vaes_and_classifiers_from_their_checkpoints_weights(
         run_cli, output_dir, experiment):

@@ -58,6 +58,13 @@ def write_hf_gpt2(module, out_dir: Path, ckpt_path) -> Path:
     if not isinstance(network, GPT) or not hasattr(module, "text_tokenizer"):
         raise ConfigError(f"ckpt_path={ckpt_path} holds a {type(module).__name__}; format=hf exports GPT language "
                           "models (format=genlab exports any)")
+    from genlab.networks.gpt import NETWORK_OPTIONS
+
+    changed = [f"{key}={value}" for key, value in getattr(module, "network_options", {}).items()
+               if value != NETWORK_OPTIONS[key]]
+    if changed:
+        raise ConfigError(f"ckpt_path={ckpt_path}: GPT-2 has no equivalent of model.network.{changed[0]}; format=hf "
+                          "exports nanoGPT-style GPTs (format=genlab exports any)")
     require_transformers()
     from transformers import GPT2Config, GPT2LMHeadModel
     from transformers.utils import logging as transformers_logging
