@@ -1,6 +1,6 @@
 """The bad-input catalogue, end to end through the real CLI: each case exits 2 with one line (stderr's last) naming
 the key, file or value at fault, and leaves the outputs that already exist byte for byte as they were. Config
-errors are caught before torch or Lightning is imported (README, Troubleshooting, lists every case)."""
+errors are caught before torch or Lightning is imported (docs/troubleshooting.md lists every case)."""
 import gzip
 import json
 import re
