@@ -10,7 +10,7 @@ from torch import nn
 
 from genlab.errors import ConfigError
 from genlab.checks import fraction, integer, number
-from genlab.networks.transformer_parts import MLP, NORMS, Rotary, choice, norm_layer, qk_norm, rotate, softcap
+from genlab.networks.transformer_parts import MLP, MLPS, NORMS, Rotary, choice, norm_layer, qk_norm, rotate, softcap
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Block(nn.Module):
                  attention_dropout: float | None = None, norm: str = "layernorm", mlp: str = "gelu",
                  qk_norm: bool = False):
         super().__init__()
-        norm = choice("model.norm", norm, NORMS)
+        norm = choice("model.network.norm", norm, NORMS)
         self.ln_1 = norm_layer(norm, n_embd, bias)
         self.attn = SelfAttention(n_embd, n_head, dropout, bias, causal,
                                   dropout if attention_dropout is None else attention_dropout, qk_norm)
@@ -133,7 +133,12 @@ def network_options(options) -> dict:
     for key in ("rope", "qk_norm", "tie_embeddings", "zero_init"):
         if not isinstance(options.get(key, False), bool):
             raise ConfigError(f"model.network.{key} must be true or false, got {options[key]!r}")
-    return {**NETWORK_OPTIONS, **options}
+    options = {**NETWORK_OPTIONS, **options}
+    choice("model.network.norm", options["norm"], NORMS)
+    choice("model.network.mlp", options["mlp"], MLPS)
+    if options["logit_softcap"] is not None:
+        number("model.network.logit_softcap", options["logit_softcap"], 1e-6)
+    return options
 
 
 def checked_sizes(n_layer, n_head, n_embd, dropout) -> tuple[int, int, int, float]:
@@ -196,7 +201,7 @@ class GPT(nn.Module):
         n_layer, n_head, n_embd, dropout = checked_sizes(n_layer, n_head, n_embd, dropout)
         self.vocab_size, self.block_size = vocab_size, block_size
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
-        self.logit_softcap = None if logit_softcap is None else number("model.logit_softcap", logit_softcap, 1e-6)
+        self.logit_softcap = None if logit_softcap is None else number("model.network.logit_softcap", logit_softcap, 1e-6)
         self.rotary = Rotary(n_embd // n_head, block_size) if rope else None
         positions = GridPositions(*grid, n_embd) if grid is not None else None if rope else nn.Embedding(block_size, n_embd)
         self.transformer = nn.ModuleDict(dict(
@@ -205,7 +210,7 @@ class GPT(nn.Module):
             drop=nn.Dropout(dropout),
             h=nn.ModuleList(Block(n_embd, n_head, dropout, bias, causal, norm=norm, mlp=mlp, qk_norm=qk_norm)
                             for _ in range(n_layer)),
-            ln_f=norm_layer(choice("model.norm", norm, NORMS), n_embd, bias),
+            ln_f=norm_layer(choice("model.network.norm", norm, NORMS), n_embd, bias),
         ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.tied = tie_embeddings

@@ -31,7 +31,7 @@ class Rotary(nn.Module):
     def __init__(self, head_size: int, max_positions: int, base: float = 10000.0):
         super().__init__()
         if head_size % 2:
-            raise ConfigError(f"model.rope=true needs an even head size (n_embd / n_head), got {head_size}")
+            raise ConfigError(f"model.network.rope=true needs an even head size (n_embd / n_head), got {head_size}")
         frequencies = base ** (-torch.arange(0, head_size, 2, dtype=torch.float32) / head_size)  # (hs/2,)
         angles = torch.outer(torch.arange(max_positions, dtype=torch.float32), frequencies)  # (P, hs/2)
         self.register_buffer("cos", angles.cos(), persistent=False)
@@ -71,7 +71,7 @@ class MLP(nn.Module):
 
     def __init__(self, n_embd: int, dropout: float, bias: bool, kind: str = "gelu"):
         super().__init__()
-        self.kind = choice("model.mlp", kind, MLPS)
+        self.kind = choice("model.network.mlp", kind, MLPS)
         hidden = swiglu_hidden(n_embd) if kind == "swiglu" else 4 * n_embd
         self.c_fc = nn.Linear(n_embd, 2 * hidden if kind == "swiglu" else hidden, bias=bias)
         self.gelu = nn.GELU() if kind == "gelu" else None  # nanoGPT's module name, so its checkpoints load
