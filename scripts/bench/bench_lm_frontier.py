@@ -35,28 +35,23 @@ class TrainClock(Callback):
     """Writes the fit's training wall time, validations left out, and its steps to `report` (JSON) at train end."""
 
     def __init__(self, report: str):
-        self.report, self.seconds, self.since = Path(report), 0.0, None
+        self.report, self.seconds, self.since, self.training = Path(report), 0.0, None, False
 
-    def _pause(self) -> None:
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.training, self.since = True, time.perf_counter()
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.since is not None:
             self.seconds += time.perf_counter() - self.since
             self.since = None
 
-    def _resume(self) -> None:
-        self.since = time.perf_counter()
-
-    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._resume()
-
-    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._pause()
-
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.training:
-            self._resume()
+        if self.training:  # a validation inside the fit (not the sanity check before it): training goes on
+            self.since = time.perf_counter()
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._pause()
+        self.on_validation_start(trainer, pl_module)
+        self.training = False
         self.report.write_text(json.dumps({"train_seconds": self.seconds, "steps": trainer.global_step}))
 
 
