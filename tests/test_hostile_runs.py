@@ -1,6 +1,7 @@
 """Hostile files and runs at risk, through the real CLI: a checkpoint's stored config builds only trusted classes, a
 run dir has one process at a time, a refused resume leaves the run byte for byte, a run killed during its first save
 or stopped by a full disk resumes, and each bad input ends in one line (exit 2)."""
+import json
 import os
 import pathlib
 import re
@@ -105,6 +106,23 @@ def test_a_sweeps_stored_override_naming_another_callable_is_refused_on_resume(r
         "multirun.yaml) names builtins.exec, which is not a genlab model, data or network class, nor a class in a "
         "GENLAB_CONFIG_PATH directory; refusing to run it")
     assert files_of(sweep) == before and not output_dir.exists()
+
+
+def test_a_runs_stored_override_naming_another_callable_is_refused_on_resume(run_cli, run_copy):
+    info_file = run_copy / "run_info.json"
+    info = json.loads(info_file.read_text())
+    info_file.write_text(json.dumps({**info, "overrides": ["model._target_=builtins.exec"]}))
+    before = files_of(run_copy)
+    result = run_cli("train", f"resume={run_copy}", "ckpt_path=last")
+    assert result.exit_code == 2
+    assert last_stderr_line(result) == (
+        f"genlab-train: error: resume={run_copy}: the run's stored override model._target_=builtins.exec (in its "
+        "run_info.json) names builtins.exec, which is not a genlab model, data or network class, nor a class in a "
+        "GENLAB_CONFIG_PATH directory; refusing to run it")
+    assert files_of(run_copy) == before
+    info_file.write_text(json.dumps({**info, "overrides": "model.lr=1"}))
+    result = run_cli("train", f"resume={run_copy}", "ckpt_path=last")
+    assert result.exit_code == 2 and "run_info.json: overrides must be a list of strings" in last_stderr_line(result)
 
 
 def test_a_stored_config_holding_an_interpolation_is_refused(run_cli, run_copy, tmp_path, monkeypatch):

@@ -64,6 +64,20 @@ def test_resume_continues_the_same_run_dir_id_step_count_and_metrics_csv(run_cli
     assert logged_train_steps(run_dir) == list(range(16))
 
 
+def test_resume_alone_continues_with_the_runs_own_arguments_and_given_ones_win(run_cli, output_dir):
+    own = [*FAST, "model.spectral_norm=true", "model.lr_d=3e-4"]  # a discriminator the default config does not build
+    assert run_cli("train", *own).exit_code == 0
+    (run_dir,) = run_dirs(output_dir)
+    result = run_cli("train", f"resume={run_dir}", "ckpt_path=last", "trainer.max_epochs=3")
+    assert result.exit_code == 0, result.stderr
+    resumed = read_run_info(run_dir)
+    assert resumed["status"] == "completed" and len(resumed["resumed_times"]) == 1
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12  # 3 epochs of 4
+    assert logged_train_steps(run_dir) == list(range(12))
+    config = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "spectral_norm: true" in config and "lr_d: 0.0003" in config
+
+
 def test_a_resumed_metrics_csv_gets_the_checkpoints_unlogged_row_once(tmp_path):
     """The row a checkpoint carries (genlab.callbacks.step_row) is added when the killed run never wrote it, and not
     again when it did; rows logged after the checkpoint are dropped as before."""

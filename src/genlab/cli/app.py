@@ -19,7 +19,7 @@ from genlab.config.schema import register_schemas
 from genlab.config.trusted_targets import add_user_module_dirs
 from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE
-from genlab.runs.sweep_resume import with_sweep_arguments
+from genlab.runs.sweep_resume import with_resumed_arguments
 
 
 def remove_unstarted_run_dir(run_dir: Path) -> None:
@@ -55,7 +55,7 @@ def run_app(config_name: str, task: Callable[[DictConfig], Any]) -> None:
     register_schemas()
     add_user_module_dirs()
     try:
-        sys.argv = with_sweep_arguments(sys.argv)
+        sys.argv = with_resumed_arguments(sys.argv)
     except ConfigError as error:
         errors.report_and_exit(error)
     app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)

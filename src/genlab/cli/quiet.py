@@ -8,6 +8,7 @@ QUIET_WARNINGS = (
     r".*flops_per_batch",  # ThroughputMonitor: genlab logs samples/s, not FLOPs
     r".*will save all extracted features in buffer",  # torchmetrics KID/IS: metrics.num_samples bounds the buffer
     r"Precision .* is not supported by the model summary",  # its size column is an estimate either way
+    r"You're resuming from a checkpoint that ended before the epoch ended",  # genlab's samplers resume mid-epoch
 )
 # Lightning warns that srun is installed but not used: true of every run outside a SLURM job on a SLURM machine
 OUTSIDE_SLURM_WARNINGS = (r"The `srun` command is available on your system but is not used",)

@@ -1,7 +1,8 @@
-"""`genlab-train -m resume=<multirun_dir>`: run an interrupted sweep again in its own dir.
+"""`genlab-train -m resume=<multirun_dir>`: run an interrupted sweep again in its own dir (and `resume=<run_dir>`:
+continue one run with its own arguments).
 
-The sweep's own command-line arguments come back from its `multirun.yaml` (any given again win), so the same jobs
-get the same job numbers and dirs. Inside each job: a job whose run completed is skipped (its result is reused), a
+The sweep's own command-line arguments come back from its `multirun.yaml` (a run's from its `run_info.json`; any
+given again win), so the same jobs get the same job numbers and dirs. Inside each job: a job whose run completed is skipped (its result is reused), a
 job that ran (killed, failed, interrupted) continues its run from its last checkpoint, a job that never started
 starts. The Optuna sweeper (hydra_plugins.genlab_sweeper) retries the trials its study left running.
 """
@@ -13,7 +14,7 @@ from genlab.errors import ConfigError
 from genlab.config.overrides import dir_named_by_resume, override_key
 from genlab.runs.liveness import sweep_job_runs
 from genlab.runs.rank import global_rank
-from genlab.runs.run_info import read_run_info
+from genlab.runs.run_info import RUN_INFO_FILE, read_run_info
 
 MULTIRUN_FILE = "multirun.yaml"
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -46,23 +47,39 @@ def live_jobs(sweep_dir: Path) -> list[str]:
             for job_num, _, info, status, _ in sweep_job_runs(sweep_dir) if status == "running"]
 
 
-def with_sweep_arguments(argv: list[str]) -> list[str]:
-    """For `-m resume=<multirun_dir>`: argv with the sweep's stored arguments that it does not set itself."""
+def with_resumed_arguments(argv: list[str]) -> list[str]:
+    """For `-m resume=<multirun_dir>` or `resume=<run_dir>`: argv plus the sweep's or run's recorded arguments that
+    it does not set itself, so a resume needs no more than `resume=<dir> ckpt_path=last`."""
     sweep_dir = resumed_sweep_dir(argv[1:])
-    if sweep_dir is None or not any(flag in argv for flag in MULTIRUN_FLAGS):
+    multirun = any(flag in argv for flag in MULTIRUN_FLAGS)
+    given = {override_key(argument) for argument in argv[1:] if "=" in argument}
+    if sweep_dir is not None and multirun:
+        if alive := live_jobs(sweep_dir):
+            raise ConfigError(f"resume={sweep_dir}: the sweep is still running ({', '.join(alive)}); stop it first")
+        stored = [argument for argument in stored_arguments(sweep_dir)
+                  if override_key(argument) not in given | {"hydra.sweep.dir"} and argument != "hydra.mode=MULTIRUN"]
+        check_stored_targets(stored, sweep_dir, MULTIRUN_FILE)
+        return [*argv, *stored, f"hydra.sweep.dir={sweep_dir}"]
+    run_dir = dir_named_by_resume(argv[1:])
+    if multirun or run_dir is None or not (run_dir / RUN_INFO_FILE).is_file():
         return argv
-    if alive := live_jobs(sweep_dir):
-        raise ConfigError(f"resume={sweep_dir}: the sweep is still running ({', '.join(alive)}); stop it first")
-    given = {override_key(argument) for argument in argv[1:] if "=" in argument} | {"hydra.sweep.dir"}
-    stored = [argument for argument in stored_arguments(sweep_dir)
-              if override_key(argument) not in given and argument != "hydra.mode=MULTIRUN"]
-    check_stored_targets_of_sweep(stored, sweep_dir)
-    return [*argv, *stored, f"hydra.sweep.dir={sweep_dir}"]
+    stored = [argument for argument in recorded_run_arguments(run_dir)
+              if override_key(argument) not in given | {"resume", "ckpt_path"}]
+    check_stored_targets(stored, run_dir, RUN_INFO_FILE)
+    return [*argv, *stored]
 
 
-def check_stored_targets_of_sweep(stored: list[str], sweep_dir: Path) -> None:
-    """A sweep's multirun.yaml is a stored config too: an override of its that sets a `_target_` must name a trusted
-    class (see genlab.config.trusted_targets), like a checkpoint's stored config."""
+def recorded_run_arguments(run_dir: Path) -> list[str]:
+    """The command-line overrides a run started with (its run_info.json `overrides`), Hydra's own left out."""
+    overrides = read_run_info(run_dir).get("overrides") or []
+    if not isinstance(overrides, list) or not all(isinstance(override, str) for override in overrides):
+        raise ConfigError(f"{run_dir / RUN_INFO_FILE}: overrides must be a list of strings, got {overrides!r:.80}")
+    return [override for override in overrides if not override_key(override).startswith("hydra")]
+
+
+def check_stored_targets(stored: list[str], resumed: Path, record_file: str) -> None:
+    """A sweep's multirun.yaml or a run's run_info.json is a stored config too: an override of its that sets a
+    `_target_` must name a trusted class (see genlab.config.trusted_targets), like a checkpoint's stored config."""
     from genlab.config.trusted_targets import buildable_class
 
     for argument in stored:
@@ -70,7 +87,8 @@ def check_stored_targets_of_sweep(stored: list[str], sweep_dir: Path) -> None:
             target = argument.split("=", 1)[1].strip("'\"")
             if not buildable_class(target):
                 raise ConfigError(
-                    f"resume={sweep_dir}: the sweep's stored override {argument} (in its {MULTIRUN_FILE}) names "
+                    f"resume={resumed}: the {'sweep' if record_file == MULTIRUN_FILE else 'run'}'s stored override "
+                    f"{argument} (in its {record_file}) names "
                     f"{target}, which is not a genlab model, data or network class, nor a class in a "
                     "GENLAB_CONFIG_PATH directory; refusing to run it")
 
