@@ -69,6 +69,8 @@ def run_cli(capsys, monkeypatch, output_dir):
     """Run `genlab-{train,eval,sample} args...` in this process, as the console script would."""
 
     def run(command: str, *args: str) -> CliResult:
+        from hydra.core.hydra_config import HydraConfig
+
         from genlab import eval as eval_app, export as export_app, sample as sample_app, train as train_app
 
         main = {"train": train_app.main, "eval": eval_app.main, "sample": sample_app.main, "export": export_app.main}[command]
@@ -79,6 +81,8 @@ def run_cli(capsys, monkeypatch, output_dir):
             code = 0
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        finally:
+            HydraConfig.instance().cfg = None  # a rejected run can leave its job's config set for the next test
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -17,7 +17,6 @@ from genlab.config.compose import CONFIG_DIR
 from genlab.config.resolvers import register_resolvers
 from genlab.config.schema import register_schemas
 from genlab.config.trusted_targets import add_user_module_dirs
-from genlab.errors import ConfigError
 from genlab.runs.run_info import RUN_INFO_FILE
 from genlab.runs.sweep_resume import with_resumed_arguments
 
@@ -56,7 +55,7 @@ def run_app(config_name: str, task: Callable[[DictConfig], Any]) -> None:
     add_user_module_dirs()
     try:
         sys.argv = with_resumed_arguments(sys.argv)
-    except ConfigError as error:
+    except Exception as error:  # a resumed dir's unreadable records: one line (anything else is re-raised)
         errors.report_and_exit(error)
     app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
     app(reporting_user_errors(task))()

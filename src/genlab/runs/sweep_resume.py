@@ -57,16 +57,23 @@ def with_resumed_arguments(argv: list[str]) -> list[str]:
         if alive := live_jobs(sweep_dir):
             raise ConfigError(f"resume={sweep_dir}: the sweep is still running ({', '.join(alive)}); stop it first")
         stored = [argument for argument in stored_arguments(sweep_dir)
-                  if override_key(argument) not in given | {"hydra.sweep.dir"} and argument != "hydra.mode=MULTIRUN"]
+                  if not overridden(override_key(argument), given | {"hydra.sweep.dir"})
+                  and argument != "hydra.mode=MULTIRUN"]
         check_stored_targets(stored, sweep_dir, MULTIRUN_FILE)
         return [*argv, *stored, f"hydra.sweep.dir={sweep_dir}"]
     run_dir = dir_named_by_resume(argv[1:])
     if multirun or run_dir is None or not (run_dir / RUN_INFO_FILE).is_file():
         return argv
-    stored = [argument for argument in recorded_run_arguments(run_dir)
-              if override_key(argument) not in given | {"resume", "ckpt_path"}]
+    stored = [argument for argument in recorded_run_arguments(run_dir)  # init_from: the checkpoint has the weights
+              if not overridden(override_key(argument), given | {"resume", "ckpt_path", "init_from"})]
     check_stored_targets(stored, run_dir, RUN_INFO_FILE)
     return [*argv, *stored]
+
+
+def overridden(key: str, given: set[str]) -> bool:
+    """Whether the command line sets `key` itself or chooses the group it belongs to (`data=digits` replaces a
+    stored `data.path=...`)."""
+    return key in given or any(key.startswith((f"{choice}.", f"{choice}/")) for choice in given)
 
 
 def recorded_run_arguments(run_dir: Path) -> list[str]:
