@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import median
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 HERE = Path(__file__).resolve().parent
@@ -88,12 +89,6 @@ def time_to_reach(points: list[tuple[float, float]], target: float) -> tuple[flo
         if l1 <= target:
             return t0 + (t1 - t0) * (l0 - target) / (l0 - l1), "="
     return points[-1][0], ">"
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> None:

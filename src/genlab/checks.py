@@ -34,3 +34,10 @@ def path_name(key: str, value) -> str:
         raise ConfigError(f"{key}={text!r} must be a plain name (no '/', '\\' or '..'): it names a directory under "
                           "paths.output_dir")
     return text
+
+
+def choice(key: str, value, valid: tuple[str, ...]) -> str:
+    """`value` if it is one of `valid`, else ConfigError naming `key`."""
+    if value not in valid:
+        raise ConfigError(f"{key}={value!r} is not one of {', '.join(valid)}")
+    return value

@@ -44,13 +44,8 @@ class MuonAdamW(torch.optim.Optimizer):
         self.param_groups = [*muon.param_groups, *adamw.param_groups]  # the parts' own group dicts, shared
         self.defaults = adamw.defaults
 
-    @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.muon.step()
+        loss = self.muon.step(closure)  # runs the closure (forward and backward) first, then Muon's update
         self.adamw.step()
         return loss
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import SumMetric
 
-from genlab.checks import fraction, number
+from genlab.checks import choice, fraction, number
 from genlab.errors import ConfigError
 from genlab.models.fused_clipping import clip_in_fused_step
 from genlab.checkpoints import complete_from_base
@@ -39,11 +39,8 @@ class SequenceModel(GenlabModule):
                  counts: tuple[str, ...] = (), optimizer: str = "adamw", muon_lr: float = 0.02,
                  muon_momentum: float = 0.95, schedule: str = "cosine", cooldown_fraction: float = 0.5):
         super().__init__()
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(f"model.optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-        if schedule not in SCHEDULES:
-            raise ConfigError(f"model.schedule={schedule!r} is not one of {', '.join(SCHEDULES)}")
-        self.optimizer_name, self.schedule = optimizer, schedule
+        self.optimizer_name = choice("model.optimizer", optimizer, OPTIMIZERS)
+        self.schedule = choice("model.schedule", schedule, SCHEDULES)
         self.muon_lr, self.muon_momentum = number("model.muon_lr", muon_lr), fraction("model.muon_momentum", muon_momentum)
         self.cooldown_fraction = number("model.cooldown_fraction", cooldown_fraction)
         if not 0 < self.cooldown_fraction <= 1:

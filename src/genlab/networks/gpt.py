@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import ConfigError
-from genlab.checks import fraction, integer, number
-from genlab.networks.transformer_parts import MLP, MLPS, NORMS, Rotary, choice, norm_layer, qk_norm, rotate, softcap
+from genlab.checks import choice, fraction, integer, number
+from genlab.networks.transformer_parts import MLP, MLPS, NORMS, Rotary, norm_layer, qk_norm, rotate, softcap
 
 
 @dataclass

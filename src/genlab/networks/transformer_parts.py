@@ -6,17 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.checks import choice
 from genlab.errors import ConfigError
 
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "relu2", "swiglu")
-
-
-def choice(key: str, value: str, valid: tuple[str, ...]) -> str:
-    """`value` if it is one of `valid`, else a one-line error naming the key."""
-    if value not in valid:
-        raise ConfigError(f"{key}={value!r} is not one of {', '.join(valid)}")
-    return value
 
 
 def norm_layer(kind: str, n_embd: int, bias: bool) -> nn.Module:
