@@ -97,3 +97,39 @@ def test_a_resumed_metrics_csv_gets_the_checkpoints_unlogged_row_once(tmp_path):
     killed.save()
     assert resume_and_log(2) == [(0, 1.0), (1, 0.9), (2, 0.8), (3, 0.7)]
     assert resume_and_log(2) == [(0, 1.0), (1, 0.9), (2, 0.8), (3, 0.7)]  # step 2 already there: not added twice
+
+
+def logged_losses(run_dir):
+    return [(int(row["step"]), row["train/g_loss"]) for row in csv.DictReader(open(run_dir / "metrics.csv"))
+            if row.get("train/g_loss")]
+
+
+def test_a_run_stopped_by_sigterm_and_resumed_logs_every_step_once_with_the_uninterrupted_values(output_dir):
+    """Checkpoints after every step and a validation each epoch: the stop must not run Lightning's early-stop
+    validation, whose end-of-validation checkpoint resumes a logger step behind (one row lost, the rest shifted)."""
+    every_step = ["task_name=every_step", "metrics=none", "test=false", "trainer.limit_val_batches=1",
+                  "trainer.log_every_n_steps=1", "callbacks.rich_progress_bar=null", "trainer.max_steps=30",
+                  "callbacks.model_checkpoint.every_n_train_steps=1", "callbacks.model_checkpoint.every_n_epochs=null"]
+    env = {**os.environ, "GENLAB_OUTPUT_DIR": str(output_dir)}
+    uninterrupted = subprocess.run([sys.executable, "-m", "genlab.train", *every_step, "task_name=whole"], cwd=REPO,
+                                   env=env, capture_output=True, text=True, timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+    (whole,) = run_dirs(output_dir, "whole")
+    process = subprocess.Popen([sys.executable, "-m", "genlab.train", *every_step], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        run_dir = wait_for("every_step/runs/*", output_dir)
+        deadline = time.monotonic() + 120
+        while not ((run_dir / "metrics.csv").is_file() and len(logged_losses(run_dir)) >= 3):
+            assert time.monotonic() < deadline and process.poll() is None, "the run never logged 3 steps"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 2 and "stopped by SIGTERM" in stderr
+    assert len(logged_losses(run_dir)) < 30
+    resumed = subprocess.run([sys.executable, "-m", "genlab.train", f"resume={run_dir}"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert logged_losses(run_dir) == logged_losses(whole) and len(logged_losses(whole)) == 30

@@ -11,6 +11,7 @@ from genlab.callbacks.checkpoint_metadata import CheckpointMetadata
 from genlab.callbacks.compile_networks import CompileNetworks
 from genlab.callbacks.final_validation import FinalValidation
 from genlab.callbacks.graceful_interrupt import GracefulInterrupt
+from genlab.callbacks.requeue_at_batch_end import RequeueAtBatchEnd
 from genlab.callbacks.rng_state import RNGState
 from genlab.callbacks.step_row import StepRowInCheckpoint
 from genlab.compat.lightning import skip_inherited_batch_hooks
@@ -45,7 +46,7 @@ def sample_quality(cfg: DictConfig) -> list[Callback]:
 
 def build_callbacks(cfg: DictConfig) -> list[Callback]:
     """Configured callbacks, sample-quality metrics, and the always-on final validation, checkpoint metadata, RNG
-    state, step row and interrupt."""
+    state, step row, batch-end requeue and interrupt (after the requeue, so SLURM's SIGTERM stops the same batch)."""
     run_dir = Path(cfg.paths.run_dir)
     return [
         *instantiate_group(cfg.get("callbacks")),
@@ -55,6 +56,7 @@ def build_callbacks(cfg: DictConfig) -> list[Callback]:
         CheckpointMetadata(config=plain_config(cfg), run_id=cfg.run_id),
         RNGState(),
         StepRowInCheckpoint(),
+        RequeueAtBatchEnd(),
         GracefulInterrupt(checkpoint_path=run_dir / "checkpoints" / "last.ckpt"),
     ]
 
@@ -69,7 +71,9 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
     for logger in configured:
         if isinstance(logger, RunLogger):
             logger.log_run_config(config)
-    return [RunCSVLogger(cfg.paths.run_dir, resumed=bool(cfg.get("resume"))), *configured]
+    continuing = cfg.get("ckpt_path") and (Path(cfg.paths.run_dir) / "metrics.csv").is_file()  # a requeued SLURM job
+    resumed = bool(cfg.get("resume") or continuing)
+    return [RunCSVLogger(cfg.paths.run_dir, resumed=resumed), *configured]
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Callback], loggers: list[Logger]) -> Trainer:

@@ -1,4 +1,9 @@
-"""On SIGINT/SIGTERM: finish the current batch, save `checkpoints/last.ckpt`, stop; the run is `interrupted`."""
+"""On SIGINT/SIGTERM: finish the current batch, save `checkpoints/last.ckpt`, stop; the run is `interrupted`.
+
+The stop is an exception raised right after that save, not `trainer.should_stop`: Lightning answers should_stop with
+one more validation (its early-stopping path), whose metrics and checkpoint a stopping job has no time for, and
+whose end-of-validation save would replace this batch-end checkpoint with one Lightning resumes a logger step behind.
+"""
 import signal
 from pathlib import Path
 
@@ -43,7 +48,7 @@ class GracefulInterrupt(Callback):
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         if self.received is not None:
             self._save(trainer)
-            trainer.should_stop = True
+            raise self.interruption()
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         if self.received is not None and not self.forced:  # a forced stop left the batch half done: not saved
@@ -54,12 +59,16 @@ class GracefulInterrupt(Callback):
             signal.signal(sig, handler)
         self._previous = {}
 
-    def raise_if_interrupted(self) -> None:
-        """Call after fit: turns a handled signal into RunInterrupted (exit non-zero, status `interrupted`)."""
+    def interruption(self) -> RunInterrupted:
+        """The error a handled signal ends the run with (exit non-zero, status `interrupted`)."""
         if self.forced:
             kept = (f"its last checkpoint {self.checkpoint_path} is kept" if self.checkpoint_path.is_file()
                     else "it had saved no checkpoint yet")
-            raise RunInterrupted(f"stopped at once by a second SIGINT, mid-batch; {kept}")
-        if self.received is not None:
-            name = signal.Signals(self.received).name
-            raise RunInterrupted(f"stopped by {name}; checkpoint saved to {self.checkpoint_path}")
+            return RunInterrupted(f"stopped at once by a second SIGINT, mid-batch; {kept}")
+        return RunInterrupted(f"stopped by {signal.Signals(self.received).name}; checkpoint saved to "
+                              f"{self.checkpoint_path}")
+
+    def raise_if_interrupted(self) -> None:
+        """Call after fit: turns a signal handled outside a batch (Lightning's own SIGTERM stop) into RunInterrupted."""
+        if self.forced or self.received is not None:
+            raise self.interruption()

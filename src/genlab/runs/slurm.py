@@ -2,8 +2,8 @@
 
 Exactly one side requeues, and it is Lightning: on USR1 (`signal_delay_s` before the time limit, or sent by
 hand) its `SLURMEnvironment(auto_requeue=True)` saves `hpc_ckpt_<n>.ckpt` in the run dir and runs
-`scontrol requeue`; SLURM then stops the job with SIGTERM, on which GracefulInterrupt saves
-`checkpoints/last.ckpt` at the next batch boundary. Lightning holds the training state; submitit only holds the
+`scontrol requeue`, at the end of the batch (genlab.callbacks.requeue_at_batch_end); SLURM then stops the job with
+SIGTERM, on which GracefulInterrupt saves `checkpoints/last.ckpt` at the next batch boundary. Lightning holds the training state; submitit only holds the
 pickled launcher call, so its requeue is off: `checkpoint()` returns None, `max_num_timeout` is 0, and its
 handler listens on USR2, which genlab never asks SLURM to send. The launcher classes themselves live in
 `hydra_plugins.genlab_launcher` (Hydra loads launchers only from there); their behaviour is the mixins here.
@@ -44,8 +44,8 @@ def slurm_environment() -> list:
 def newest_checkpoint(run_dir: Path) -> Path | None:
     """The run's most recently written checkpoint: `checkpoints/last.ckpt` or Lightning's `hpc_ckpt_<n>.ckpt`.
 
-    After a requeue last.ckpt (saved at the batch boundary on SIGTERM) is the newer one and covers every step in
-    metrics.csv; hpc_ckpt_<n> (saved mid-batch on USR1) wins only if the job was killed before that.
+    After a requeue last.ckpt (saved on SIGTERM) is the newer one; hpc_ckpt_<n> (saved on USR1) wins only if the
+    job was killed before that. Both are taken at a batch's end.
     """
     found = [path for pattern in CHECKPOINT_GLOBS for path in run_dir.glob(pattern)]
     return max(found, key=lambda path: path.stat().st_mtime) if found else None
