@@ -77,12 +77,6 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("train", ["seed=abc"], "seed: Value 'abc' of type 'str' could not be converted to Integer"),
         ("train", ["data.batch_size=abc"], "data.batch_size must be a positive number, got 'abc'"),
         ("train", ["data.batch_size=0"], "data.batch_size must be a positive number, got 0"),
-        ("train", ["model.latent_dim=-3"], "model.latent_dim must be a positive number, got -3"),
-        ("train", ["model.lr=0"], "model.lr must be a positive number, got 0"),
-        ("train", ["model.lr=-0.1"], "model.lr must be a positive number, got -0.1"),
-        ("train", [*GPT, "model.n_layer=0"], "model.n_layer must be a positive number, got 0"),
-        ("train", ["data=text", f"data.path={tmp}/play.txt", *GPT, "model.n_embd=30", "model.n_head=4"],
-         "model.n_embd=30 must be divisible by model.n_head=4 (each head gets n_embd/n_head dims)"),
         ("train", ["data=text", f"data.path={tmp}/play.txt", "data.tokenizer=word", *GPT],
          "data.tokenizer must be one of char, bpe, got 'word'"),
         ("train", ["float32_matmul_precision=low"],
@@ -93,8 +87,6 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("sample", [f"ckpt_path={tmp}/any.ckpt", "num_samples=-2"], "num_samples must be a positive number, got -2"),
         ("train", ["metrics.feature_net=inception", f"metrics.inception_weights={tmp}/pt_inception.pth"],
          f"metrics.inception_weights={tmp}/pt_inception.pth: file not found (download pt_inception-2015-12-05 there)"),
-        ("train", ["model.lr=nan"], "model.lr must be a positive number, got nan"),
-        ("train", ["model.lr=inf"], "model.lr must be a positive number, got inf"),
         ("train", ["trainer.max_epochs=-1"], ("trainer.max_epochs=-1 with trainer.max_steps=-1 trains forever: set "
                                               "trainer.max_steps, trainer.max_epochs >= 1 or trainer.max_time")),
         ("train", ["trainer.max_steps=0"],
@@ -127,6 +119,35 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
          (f"cannot create or write {regular_file}/outputs/dcgan_digits/runs: Not a directory; "
           "set paths.output_dir (or the path named) to a directory genlab can write")),
     ]
+
+
+# a model's own values: checked by the model as it is built (torch imported), still before anything is written
+def model_value_cases(tmp: Path) -> list[tuple[list[str], str]]:
+    return [
+        (["model.latent_dim=-3"], "model.latent_dim must be an integer >= 1, got -3"),
+        (["model.lr=0"], "model.lr must be a positive number, got 0"),
+        (["model.lr=-0.1"], "model.lr must be a positive number, got -0.1"),
+        (["model.lr=nan"], "model.lr must be a positive number, got nan"),
+        (["model.lr=inf"], "model.lr must be a positive number, got inf"),
+        (["model.lr_d=0"], "model.lr_d must be a positive number, got 0"),
+        (["model.g_width=0"], "model.g_width must be an integer >= 1, got 0"),
+        (["data=text", f"data.path={tmp}/play.txt", *GPT, "model.n_layer=0"],
+         "model.n_layer must be an integer >= 1, got 0"),
+        (["data=text", f"data.path={tmp}/play.txt", *GPT, "model.n_embd=30", "model.n_head=4"],
+         "model.n_embd=30 must be divisible by model.n_head=4 (each head gets n_embd/n_head dims)"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(model_value_cases(Path("/t")))),
+                         ids=[" ".join(a)[-40:] for a, _ in model_value_cases(Path("/t"))])
+def test_a_bad_model_value_is_one_line_from_the_model_and_writes_nothing(run_cli, outputs, config_tmp, index):
+    args, message = model_value_cases(config_tmp)[index]
+    (config_tmp / "play.txt").write_text("To be, or not to be: that is the question.\n" * 800)
+    before = files_of(outputs)
+    result = run_cli("train", *args)
+    assert result.exit_code == 2
+    assert_one_line(result.stderr, "train", message, only_line=True)
+    assert files_of(outputs) == before
 
 
 # caught before anything is built, but after importing the class a group builds (its signature is the schema)

@@ -223,7 +223,7 @@ def test_undecodable_or_empty_file_is_a_one_line_data_error(tmp_path, content, f
     ({"block_size": 0}, "data.block_size must be an integer >= 1, got 0"),
     ({"val_windows": 0}, "data.val_windows must be an integer >= 1, got 0"),
     ({"tokenizer": "bpe", "vocab_size": 100}, "data.vocab_size must be an integer >= 256, got 100"),
-    ({"tokenizer": "xyz"}, "data.tokenizer=xyz is not one of: char, bpe"),
+    ({"tokenizer": "xyz"}, "data.tokenizer must be one of char, bpe, got 'xyz'"),
     ({"path": ""}, "data.path must name a UTF-8 text file, got ''"),
 ])
 def test_bad_settings_are_one_line_config_errors_naming_the_key(options, message):

@@ -82,9 +82,9 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_bad_labels():
     assert sampling_labels("m", model.num_classes, 12, None, model.device).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     with pytest.raises(ConfigError, match="class_label=10 is out of range: use 0..9"):
         model.sample(2, class_label=10)
-    with pytest.raises(ConfigError, match="model.loss=lsgan is not one of: bce, hinge, wgan-gp"):
+    with pytest.raises(ConfigError, match="model.loss must be one of bce, hinge, wgan-gp, got 'lsgan'"):
         DCGAN(loss="lsgan")
-    with pytest.raises(ConfigError, match="model.n_critic must be >= 1"):
+    with pytest.raises(ConfigError, match="model.n_critic must be an integer >= 1, got 0"):
         GAN(n_critic=0)
 
 

@@ -99,7 +99,7 @@ def test_cached_decoding_and_sampling_stay_exact_with_every_option_on():
 @pytest.mark.parametrize("options, message", [
     ({"rotary": True}, r"model.network.rotary is not a GPT option \(valid: rope, norm"),
     ({"rope": "yes"}, "model.network.rope must be true or false, got 'yes'"),
-    ({"mlp": "geglu"}, "model.network.mlp='geglu' is not one of gelu, relu2, swiglu"),
+    ({"mlp": "geglu"}, "model.network.mlp must be one of gelu, relu2, swiglu, got 'geglu'"),
 ])
 def test_network_options_name_the_offending_key(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -107,8 +107,8 @@ def test_network_options_name_the_offending_key(options, message):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"norm": "batchnorm"}, "model.network.norm='batchnorm' is not one of layernorm, rmsnorm"),
-    ({"mlp": "tanh"}, "model.network.mlp='tanh' is not one of gelu, relu2, swiglu"),
+    ({"norm": "batchnorm"}, "model.network.norm must be one of layernorm, rmsnorm, got 'batchnorm'"),
+    ({"mlp": "tanh"}, "model.network.mlp must be one of gelu, relu2, swiglu, got 'tanh'"),
     ({"logit_softcap": -1.0}, "model.network.logit_softcap must be a number"),
 ])
 def test_gpt_rejects_unknown_parts_in_one_line(options, message):

@@ -163,7 +163,7 @@ def test_rnn_lm_flops_per_token_is_six_per_non_embedding_parameter():
 
 
 def test_rnn_lm_rejects_an_unknown_cell_listing_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"model.cell='transformer' is not one of: rnn, lstm, gru"):
+    with pytest.raises(ConfigError, match=r"model.cell must be one of rnn, lstm, gru, got 'transformer'"):
         RNNLM(vocab_size=VOCAB, cell="transformer")
 
 

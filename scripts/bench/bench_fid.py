@@ -84,7 +84,7 @@ def main() -> None:
     common.print_environment()
     start = time.perf_counter()
     datamodule = MNISTDataModule(data_dir=str(Path(args.data_dir) / "mnist"))  # dcgan_mnist's data settings
-    network, extractor_id = build_feature_net("classifier", datamodule, args.cache_dir, None)
+    network, extractor_id = build_feature_net(datamodule, args.cache_dir, None)
     build_seconds = time.perf_counter() - start
     real = from_uint8(read_idx(datamodule.data_dir / "t10k-images-idx3-ubyte.gz")[: args.num_images, ..., None])
     start = time.perf_counter()

@@ -1,4 +1,5 @@
 """Argument checks shared by datamodules, networks and models: a bad value fails in one line naming its key."""
+import math
 from numbers import Integral, Real
 
 from genlab.errors import ConfigError
@@ -9,6 +10,13 @@ def integer(key: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def positive(key: str, value) -> float:
+    """`value` as a float when it is a finite number > 0, else ConfigError naming `key`."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < math.inf:
+        raise ConfigError(f"{key} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def number(key: str, value, minimum: float = 0.0) -> float:
@@ -39,5 +47,5 @@ def path_name(key: str, value) -> str:
 def choice(key: str, value, valid: tuple[str, ...]) -> str:
     """`value` if it is one of `valid`, else ConfigError naming `key`."""
     if value not in valid:
-        raise ConfigError(f"{key}={value!r} is not one of {', '.join(valid)}")
+        raise ConfigError(f"{key} must be one of {', '.join(valid)}, got {value!r}")
     return value

@@ -5,7 +5,7 @@ from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
 from genlab.config.validate import validate_config
-from genlab.errors import ConfigError
+from genlab.checks import choice
 
 SPLITS = ("test", "val")
 
@@ -13,8 +13,7 @@ SPLITS = ("test", "val")
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Rebuild data and model from the checkpoint (plus overrides), run the split, write eval_metrics.json."""
     validate_config(cfg)
-    if cfg.split not in SPLITS:
-        raise ConfigError(f"split={cfg.split} is not one of: {', '.join(SPLITS)}")
+    choice("split", cfg.split, SPLITS)
     from hydra.utils import instantiate
     from lightning.pytorch import seed_everything
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from genlab.cli.app import run_app
-from genlab.config.validate import require_choice, validate_config
+from genlab.checks import choice
+from genlab.config.validate import validate_config
 
 FORMATS = ("genlab", "hf")
 EXPORTED_CHECKPOINT = "model.ckpt"
@@ -15,7 +16,7 @@ EXPORTED_CHECKPOINT = "model.ckpt"
 def export(cfg: DictConfig) -> Path:
     """Load the checkpoint (LoRA merged) and write it in `format` into this export's dir."""
     validate_config(cfg)
-    require_choice("format", cfg.format, FORMATS)
+    choice("format", cfg.format, FORMATS)
     from genlab.checkpoints import load_module
 
     module = load_module(cfg.ckpt_path)

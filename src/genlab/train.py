@@ -59,9 +59,10 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     overrides = list(HydraConfig.get().overrides.task)
     run = RunRecorder(run_dir, cfg.run_id, cfg.task_name, overrides, enabled=global_rank() == 0)
     with contextlib.ExitStack() as recording:
+        datamodule, model, initial = build_modules(cfg, overrides)  # a bad model value fails here, nothing written
         if not cfg.get("resume"):
             recording.enter_context(run)
-        datamodule, model, ckpt_path, initial = build_checked(cfg, overrides)
+        ckpt_path = prepare_checked(cfg, datamodule, model, initial)
         if cfg.get("resume"):
             recording.enter_context(run)
         if initial is not None:
@@ -86,15 +87,13 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     return metrics
 
 
-def build_checked(cfg: DictConfig, overrides: list[str]):
-    """(datamodule, model, checkpoint to fit from, init_from's checkpoint or None): the data set up (bad or missing
-    data fails here, in one line; fit reuses what it loaded); resuming, the checkpoint checked against this config's
-    data and model (rank 0); with init_from, the model built to the checkpoint's architecture (`cfg.model` updated,
-    so the run's checkpoints record it), its tokenizer given to the data, its weights loaded."""
+def build_modules(cfg: DictConfig, overrides: list[str]):
+    """(datamodule, model, init_from's checkpoint or None), built without reading data or writing anything; with
+    init_from, the model built to the checkpoint's architecture (`cfg.model` updated, so the run's checkpoints record
+    it) and its tokenizer given to the data."""
     from hydra.utils import instantiate
     from omegaconf import open_dict
 
-    from genlab.checkpoints import check_resume_fits, resume_checkpoint
     from genlab.models.build import instantiate_model
 
     datamodule = instantiate(cfg.data, _convert_="all")
@@ -106,7 +105,15 @@ def build_checked(cfg: DictConfig, overrides: list[str]):
         with open_dict(cfg):
             cfg.model = initial.model_config(cfg, overrides)
         initial.prepare_data(datamodule)
-    model = instantiate_model(cfg.model)
+    return datamodule, instantiate_model(cfg.model), initial
+
+
+def prepare_checked(cfg: DictConfig, datamodule, model, initial) -> str | None:
+    """The checkpoint to fit from, with the data set up (bad or missing data fails here, in one line; fit reuses what
+    it loaded); resuming, the checkpoint checked against this config's data and model (rank 0); with init_from, the
+    checkpoint's weights loaded."""
+    from genlab.checkpoints import check_resume_fits, resume_checkpoint
+
     ckpt_path = resume_checkpoint(cfg)
     if cfg.get("resume") and ckpt_path:
         from genlab.init_from import reuse_tokenizer_on_resume
@@ -121,7 +128,7 @@ def build_checked(cfg: DictConfig, overrides: list[str]):
         check_resume_fits(cfg, datamodule, model, Path(ckpt_path))
         if not Path(ckpt_path).name.startswith("last"):
             print(f"resume={cfg.resume}: no last.ckpt (killed during its first save?); resuming from {ckpt_path}")
-    return datamodule, model, ckpt_path, initial
+    return ckpt_path
 
 
 def task(cfg: DictConfig) -> float | None:

@@ -2,12 +2,14 @@
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from genlab.checks import choice
 from genlab.images import from_uint8
 from genlab.metrics.feature_net import FeatureExtractor, build_feature_net, inception_feature, state_dict_sha256
 from genlab.metrics.image_quality import ImageQuality
 from genlab.metrics.protocol import measurement_protocol, protocol_hyperparams
 
 
+FEATURE_NETS = ("classifier", "inception")
 SAMPLE_BLOCK = 50  # generated images per seed; small, so every rank of a multi-device run gets some
 INCEPTION_RESIZE = "bilinear to 299x299 (torch-fidelity Inception)"
 
@@ -37,7 +39,8 @@ class SampleQuality(Callback):
                  cache_dir: str = ".cache", classifier_ckpt: str | None = None, inception_weights: str | None = None,
                  kid_subset_size: int = 500, at_start: bool = True, batch_size: int = 500, seed: int = 0,
                  prdc_k: int = 5):
-        self.feature_net, self.num_samples, self.every_n_epochs = feature_net, num_samples, every_n_epochs
+        self.feature_net = choice("metrics.feature_net", feature_net, FEATURE_NETS)
+        self.num_samples, self.every_n_epochs = num_samples, every_n_epochs
         self.cache_dir, self.classifier_ckpt, self.inception_weights = cache_dir, classifier_ckpt, inception_weights
         self.kid_subset_size, self.at_start, self.batch_size, self.seed = kid_subset_size, at_start, batch_size, seed
         self.prdc_k = prdc_k
@@ -56,8 +59,7 @@ class SampleQuality(Callback):
             self.extractor_id = "inception-v3-2048"
             self.weights_sha256 = state_dict_sha256(self.metrics["val"].fid.inception)
         else:
-            network, self.extractor_id = build_feature_net(self.feature_net, trainer.datamodule, self.cache_dir,
-                                                           self.classifier_ckpt)
+            network, self.extractor_id = build_feature_net(trainer.datamodule, self.cache_dir, self.classifier_ckpt)
             features = FeatureExtractor(network)
             self.weights_sha256 = state_dict_sha256(network)
             self.metrics = {split: ImageQuality(features, features.head, self.kid_subset_size, prdc_k=self.prdc_k) for split in ("val", "test")}

@@ -1,15 +1,16 @@
-"""Value checks that run before torch/Lightning are imported, so bad input fails in well under a second.
+"""Value checks of the run's settings (paths, lengths, metrics, loggers, resume) that run before torch/Lightning are
+imported, so bad input fails in well under a second. A model's own values are checked by the model when it is built
+(with genlab.checks), still before the run writes anything.
 
 Only settings that need torch anyway import it here: GPU-only settings (is CUDA there?) and `resume=` (is its
 checkpoint safe, and does it fit this config?), both checked before the run's files are touched."""
 import importlib.util
-import math
 from dataclasses import fields
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.checks import path_name
+from genlab.checks import choice, path_name, positive
 from genlab.config.arguments import check_group_arguments, close_names
 from genlab.config.schema import SCHEMAS, TrainConfig
 from genlab.errors import ConfigError
@@ -28,16 +29,6 @@ POSITIVE_KEYS = (
     "data.batch_size",
     "data.block_size",
     "data.image_size",
-    "model.lr",
-    "model.lr_d",
-    "model.latent_dim",
-    "model.g_width",
-    "model.d_width",
-    "model.n_layer",
-    "model.n_head",
-    "model.n_embd",
-    "model.hidden_size",
-    "model.num_layers",
     "data.vocab_size",
     "data.train_batches_per_epoch",
 )
@@ -51,10 +42,8 @@ MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_pr
 def require_positive(cfg: DictConfig, key: str) -> None:
     """Raise ConfigError naming `key` when it is set but not a positive number."""
     value = OmegaConf.select(cfg, key, default=None)
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ConfigError(f"{key} must be a positive number, got {value!r}")
+    if value is not None:
+        positive(key, value)
 
 
 def check_gpu_only(cfg: DictConfig) -> None:
@@ -113,14 +102,6 @@ def check_not_running(resume: str) -> None:
     if run_status(info)[0] == "running":
         raise ConfigError(
             f"resume={resume}: the run is still running (pid {info.get('pid')} on {info.get('host')}); stop it first")
-
-
-def check_model_sizes(cfg: DictConfig) -> None:
-    """Sizes that must agree with each other (the GPT splits n_embd over its heads)."""
-    n_embd, n_head = (OmegaConf.select(cfg, f"model.{key}", default=None) for key in ("n_embd", "n_head"))
-    if isinstance(n_embd, int) and isinstance(n_head, int) and n_embd % n_head:
-        raise ConfigError(
-            f"model.n_embd={n_embd} must be divisible by model.n_head={n_head} (each head gets n_embd/n_head dims)")
 
 
 def check_prdc_neighbours(cfg: DictConfig) -> None:
@@ -222,12 +203,6 @@ def check_checkpoint_interval(cfg: DictConfig) -> None:
             f"other: add callbacks.model_checkpoint.{second}=null to keep {first}")
 
 
-def require_choice(key: str, value, choices: tuple[str, ...]) -> None:
-    """Raise ConfigError naming `key` when `value` is not one of `choices`."""
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
-
-
 def require_mlflow() -> None:
     """MLflow is an optional extra: say how to install it."""
     if importlib.util.find_spec("mlflow") is None:
@@ -240,7 +215,7 @@ def check_loggers(cfg: DictConfig) -> None:
     loggers = cfg.get("logger") or {}
     wandb = loggers.get("wandb")
     if wandb and "mode" in wandb:
-        require_choice("logger.wandb.mode", wandb.mode, WANDB_MODES)
+        choice("logger.wandb.mode", wandb.mode, WANDB_MODES)
     if loggers.get("mlflow"):
         require_mlflow()
 
@@ -254,12 +229,11 @@ def validate_config(cfg: DictConfig) -> None:
         require_positive(cfg, key)
     check_training_length(cfg)
     check_checkpoint_interval(cfg)
-    check_model_sizes(cfg)
     check_prdc_neighbours(cfg)
     if (tokenizer := OmegaConf.select(cfg, "data.tokenizer", default=None)) is not None:
-        require_choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
+        choice("data.tokenizer", tokenizer, TOKENIZER_KINDS)
     if (precision := cfg.get("float32_matmul_precision")) is not None:
-        require_choice("float32_matmul_precision", precision, MATMUL_PRECISIONS)
+        choice("float32_matmul_precision", precision, MATMUL_PRECISIONS)
     check_inception(cfg)
     check_loggers(cfg)
     check_gpu_only(cfg)

@@ -4,15 +4,14 @@ from collections.abc import Iterable
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from genlab.checks import choice
 from genlab.config.validate import TOKENIZER_KINDS
 from genlab.errors import ConfigError
 
 
 def check_kind(kind: str, key: str = "data.tokenizer") -> str:
     """Return kind if it names a tokenizer, else raise ConfigError naming the key and the valid kinds."""
-    if kind not in TOKENIZER_KINDS:
-        raise ConfigError(f"{key}={kind} is not one of: {', '.join(TOKENIZER_KINDS)}")
-    return kind
+    return choice(key, kind, TOKENIZER_KINDS)
 
 
 def byte_of_char() -> dict[str, int]:

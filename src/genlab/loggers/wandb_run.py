@@ -7,7 +7,8 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from genlab.compat.lightning import created_experiment, set_experiment, wandb_init_arguments
-from genlab.config.validate import WANDB_MODES, require_choice
+from genlab.checks import choice
+from genlab.config.validate import WANDB_MODES
 from genlab.loggers import run_naming
 from genlab.loggers.run_logger import RunLogger
 
@@ -29,7 +30,7 @@ class WandbRun(RunLogger, WandbLogger):
         log_model: bool | str = False,
         **init_kwargs,
     ):
-        require_choice("logger.wandb.mode", mode, WANDB_MODES)
+        choice("logger.wandb.mode", mode, WANDB_MODES)
         # wandb.init(mode=...) rather than Lightning's offline=True, which sets WANDB_MODE for the whole process.
         super().__init__(
             save_dir=save_dir, project=project, id=id, mode=mode, log_model=log_model, job_type=job_type, tags=tags,

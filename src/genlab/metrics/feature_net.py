@@ -133,10 +133,8 @@ def inception_feature(weights: str | None) -> int:
     return 2048
 
 
-def build_feature_net(feature_net: str, datamodule, cache_dir: str, classifier_ckpt: str | None) -> tuple[nn.Module, str]:
-    """The classifier network (features + logits) named by `metrics.feature_net`, and its extractor id."""
-    if feature_net != "classifier":
-        raise ConfigError(f"metrics.feature_net={feature_net} is not one of: classifier, inception")
+def build_feature_net(datamodule, cache_dir: str, classifier_ckpt: str | None) -> tuple[nn.Module, str]:
+    """The classifier network (features + logits) for `metrics.feature_net=classifier`, and its extractor id."""
     if classifier_ckpt:
         return classifier_from_checkpoint(classifier_ckpt)
     return cached_lenet(datamodule, cache_dir)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from genlab.errors import ConfigError
+from genlab.checks import choice, integer, number, positive
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
 from genlab.models.module import GenlabModule
 from genlab.networks.classifiers import LeNet, RowLSTM
@@ -29,17 +29,11 @@ class ClassifierModule(GenlabModule):
         warmup_steps: int = 0,
     ):
         super().__init__()
-        if lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"model.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
-        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-            raise ConfigError(f"model.weight_decay must be a number >= 0, got {weight_decay!r}")
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise ConfigError(f"model.warmup_steps must be an integer >= 0, got {warmup_steps!r}")
+        choice("model.lr_schedule", lr_schedule, LR_SCHEDULES)
         self.num_classes = num_classes
-        self.lr = lr
-        self.weight_decay = weight_decay
+        self.lr, self.weight_decay = positive("model.lr", lr), number("model.weight_decay", weight_decay)
         self.lr_schedule = lr_schedule
-        self.warmup_steps = warmup_steps
+        self.warmup_steps = integer("model.warmup_steps", warmup_steps, 0)
         self.network: nn.Module
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")

@@ -1,4 +1,5 @@
 """DCGAN LightningModule: the GANModule training loop over the DCGAN networks."""
+from genlab.checks import integer
 from genlab.models.gan import GANModule
 from genlab.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -14,6 +15,7 @@ class DCGAN(GANModule):
         super().__init__(latent_dim=latent_dim, lr=lr, lr_d=lr_d, betas=betas, num_classes=num_classes, loss=loss,
                          n_critic=n_critic, gp_weight=gp_weight, r1_weight=r1_weight, spectral_norm=spectral_norm,
                          ema_decay=ema_decay, diffaug=diffaug)
+        g_width, d_width = integer("model.g_width", g_width), integer("model.d_width", d_width)
         self.generator = DCGANGenerator(latent_dim, channels, image_size, g_width, num_classes)
         self.discriminator = DCGANDiscriminator(channels, image_size, d_width, num_classes, d_batch_norm,
                                                 minibatch_std)

@@ -8,7 +8,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from genlab.compat.lightning import exclude_from_step_count, train_batch_index
-from genlab.errors import ConfigError
+from genlab.checks import fraction, integer, positive
 from genlab.images import to_uint8
 from genlab.models import gan_losses
 from genlab.models.module import GenlabModule
@@ -50,12 +50,12 @@ class GANModule(ChunkedSampler, GenlabModule):
                  diffaug: str | None = ""):
         super().__init__()
         self.automatic_optimization = False
-        if n_critic < 1:
-            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ConfigError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
-        self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.lr, self.lr_d, self.betas = lr, lr_d or lr, tuple(betas)
+        n_critic = integer("model.n_critic", n_critic)
+        if ema_decay is not None:
+            fraction("model.ema_decay", ema_decay, low_open=True)
+        self.latent_dim, self.num_classes = integer("model.latent_dim", latent_dim), num_classes
+        lr = positive("model.lr", lr)
+        self.lr, self.lr_d, self.betas = lr, lr if lr_d is None else positive("model.lr_d", lr_d), tuple(betas)
         self.loss_name, self.n_critic = gan_losses.check_loss(loss), n_critic
         self.gp_weight, self.r1_weight = gp_weight, r1_weight
         self.use_spectral_norm, self.ema_decay = spectral_norm, ema_decay

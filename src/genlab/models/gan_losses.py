@@ -2,14 +2,13 @@
 import torch
 import torch.nn.functional as F
 
-from genlab.errors import ConfigError
+from genlab.checks import choice
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 
 
 def check_loss(name: str) -> str:
-    if name not in LOSSES:
-        raise ConfigError(f"model.loss={name} is not one of: {', '.join(LOSSES)}")
+    choice("model.loss", name, LOSSES)
     return name
 
 

@@ -1,6 +1,6 @@
 """GPT LightningModule: the LanguageModel training loop over the nanoGPT-style decoder-only Transformer."""
 from genlab.models.language_model import LanguageModel
-from genlab.networks.gpt import GPT, network_options
+from genlab.networks.gpt import GPT, checked_sizes, network_options
 from genlab.networks.lora import add_lora, lora_settings
 
 
@@ -21,8 +21,8 @@ class GPTLanguageModel(LanguageModel):
                          sample_tokens=sample_tokens, temperature=temperature, top_k=top_k,
                          optimizer=optimizer, muon_lr=muon_lr, muon_momentum=muon_momentum, schedule=schedule,
                          cooldown_fraction=cooldown_fraction)
-        self.block_size, self.n_layer, self.n_head, self.n_embd = block_size, n_layer, n_head, n_embd
-        self.dropout, self.bias, self.lora = dropout, bias, lora_settings(lora)
+        self.n_layer, self.n_head, self.n_embd, self.dropout = checked_sizes(n_layer, n_head, n_embd, dropout)
+        self.block_size, self.bias, self.lora = block_size, bias, lora_settings(lora)
         self.network_options = network_options(network)
         self.finish_setup()
 

@@ -1,6 +1,6 @@
 """RNN LightningModule: the LanguageModel training loop over an RNN, LSTM or GRU network."""
 from genlab.models.language_model import LanguageModel
-from genlab.networks.rnn_lm import RNNLM
+from genlab.networks.rnn_lm import RNNLM, checked_settings
 
 
 class RNNLanguageModel(LanguageModel):
@@ -18,6 +18,7 @@ class RNNLanguageModel(LanguageModel):
                          sample_tokens=sample_tokens, temperature=temperature, top_k=top_k,
                          optimizer=optimizer, muon_lr=muon_lr, muon_momentum=muon_momentum, schedule=schedule,
                          cooldown_fraction=cooldown_fraction)
+        checked_settings(cell, num_layers, hidden_size, embedding_dim, dropout)  # now, before the data is read
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
         self.embedding_dim, self.dropout, self.tie_embeddings = embedding_dim, dropout, tie_embeddings
         self.finish_setup()

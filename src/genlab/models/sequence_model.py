@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import SumMetric
 
-from genlab.checks import choice, fraction, number
+from genlab.checks import choice, fraction, number, positive
 from genlab.errors import ConfigError
 from genlab.models.fused_clipping import clip_in_fused_step
 from genlab.checkpoints import complete_from_base
@@ -45,7 +45,7 @@ class SequenceModel(GenlabModule):
         self.cooldown_fraction = number("model.cooldown_fraction", cooldown_fraction)
         if not 0 < self.cooldown_fraction <= 1:
             raise ConfigError(f"model.cooldown_fraction must be in (0, 1], got {cooldown_fraction!r}")
-        self.lr, self.min_lr = number("model.lr", lr), number("model.min_lr", min_lr)
+        self.lr, self.min_lr = positive("model.lr", lr), number("model.min_lr", min_lr)
         if self.min_lr > self.lr:
             raise ConfigError(f"model.min_lr={min_lr} must not exceed model.lr={lr}")
         self.weight_decay, self.betas = number("model.weight_decay", weight_decay), tuple(betas)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genlab.checks import choice, integer, positive
 from genlab.errors import ConfigError
 from genlab.images import to_uint8
 from genlab.models.lr_schedules import total_optimizer_steps
@@ -46,10 +47,8 @@ class VAEModule(ChunkedSampler, GenlabModule):
     def __init__(self, image_size: int, channels: int, latent_dim: int, likelihood: str, num_classes: int | None,
                  lr: float, lr_schedule: str, beta: float, kl_warmup_steps: int, iw_samples: int):
         super().__init__()
-        if lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"model.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
-        if likelihood not in LIKELIHOODS:
-            raise ConfigError(f"model.likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+        choice("model.lr_schedule", lr_schedule, LR_SCHEDULES)
+        choice("model.likelihood", likelihood, LIKELIHOODS)
         if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
                                         or num_classes < 2):
             raise ConfigError(f"model.num_classes must be null (unconditional) or an integer >= 2, got {num_classes!r}")
@@ -57,10 +56,10 @@ class VAEModule(ChunkedSampler, GenlabModule):
                                     ("iw_samples", iw_samples, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
                 raise ConfigError(f"model.{key} must be a number >= {minimum}, got {value!r}")
-        self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
+        self.image_size, self.channels, self.latent_dim = image_size, channels, integer("model.latent_dim", latent_dim)
         self.likelihood, self.num_classes = likelihood, num_classes
         self.lr_schedule = lr_schedule
-        self.lr, self.beta = lr, float(beta)
+        self.lr, self.beta = positive("model.lr", lr), float(beta)
         self.kl_warmup_steps, self.iw_samples = int(kl_warmup_steps), int(iw_samples)
         if likelihood == "gaussian":
             self.decoder_logvar = torch.nn.Parameter(torch.full((channels,), -4.0))  # σ ≈ 0.14 to start

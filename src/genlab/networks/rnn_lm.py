@@ -2,13 +2,20 @@
 import torch
 from torch import nn
 
-from genlab.checks import fraction, integer
+from genlab.checks import choice, fraction, integer
 from genlab.cpu_bf16 import run_recurrent
-from genlab.errors import ConfigError
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 RNNState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # h (layers, B, H), or (h, c) for an LSTM
+
+
+def checked_settings(cell, num_layers, hidden_size, embedding_dim, dropout) -> tuple[str, int, int, int, float]:
+    """(cell, num_layers, hidden_size, embedding_dim, dropout) checked, each error naming its model.* key; the
+    embedding is as wide as the hidden state unless set."""
+    num_layers, hidden_size = integer("model.num_layers", num_layers), integer("model.hidden_size", hidden_size)
+    embedding_dim = hidden_size if embedding_dim is None else integer("model.embedding_dim", embedding_dim)
+    return choice("model.cell", cell, CELLS), num_layers, hidden_size, embedding_dim, fraction("model.dropout", dropout)
 
 
 class RNNLM(nn.Module):
@@ -30,12 +37,9 @@ class RNNLM(nn.Module):
         tie_embeddings: bool = False,
     ):
         super().__init__()
-        if cell not in CELLS:
-            raise ConfigError(f"model.cell={cell!r} is not one of: {', '.join(CELLS)}")
-        vocab_size, num_layers = integer("model.vocab_size", vocab_size), integer("model.num_layers", num_layers)
-        hidden_size = integer("model.hidden_size", hidden_size)
-        embedding_dim = hidden_size if embedding_dim is None else integer("model.embedding_dim", embedding_dim)
-        dropout = fraction("model.dropout", dropout)
+        vocab_size = integer("model.vocab_size", vocab_size)
+        cell, num_layers, hidden_size, embedding_dim, dropout = checked_settings(cell, num_layers, hidden_size,
+                                                                                 embedding_dim, dropout)
         self.cell, self.tie_embeddings = cell, tie_embeddings
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.dropout = nn.Dropout(dropout)

@@ -1,4 +1,5 @@
 """VAE encoder/decoder pairs (MLP or conv) with a Gaussian latent and optional one-hot class conditioning."""
+from genlab.checks import choice
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -110,7 +111,7 @@ def build_vae_networks(arch: str = "mlp", channels: int = 1, image_size: int = 2
         features, feature_dim = conv_features(channels, conv_channels), conv_channels[-1] * side * side
         body, out_features = conv_body(channels, conv_channels, side), feature_dim
     else:
-        raise ConfigError(f"model.arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+        choice("model.arch", arch, ARCHS)
     encoder = VAEEncoder(features, feature_dim, latent_dim, hidden_dims, num_classes)
     decoder = VAEDecoder(latent_dim, tuple(reversed(hidden_dims)), out_features, body, num_classes)
     return encoder, decoder
