@@ -89,6 +89,16 @@ def test_a_stored_config_naming_anything_but_a_trusted_class_is_refused_before_a
     assert files_of(run_copy) == before
 
 
+def test_a_stored_metrics_target_is_never_built_the_current_metrics_class_measures(run_cli, run_copy):
+    last = run_copy / "checkpoints" / "last.ckpt"
+    stored = torch.load(last, weights_only=True)["genlab"]["config"]["metrics"]
+    evil = with_stored(last, last.with_name("evil.ckpt"), "metrics", {**stored, "_target_": "builtins.exec"})
+    result = run_cli("eval", f"ckpt_path={evil}")
+    assert result.exit_code == 0, result.stderr
+    (evaluated,) = run_copy.glob("evals/*/eval_metrics.json")
+    assert json.loads(evaluated.read_text())["metrics"]["test/fid"] > 0
+
+
 def test_a_sweeps_stored_override_naming_another_callable_is_refused_on_resume(run_cli, output_dir, tmp_path):
     sweep = tmp_path / "sweep"
     sweep.mkdir()

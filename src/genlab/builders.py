@@ -31,17 +31,11 @@ def instantiate_group(group: DictConfig | None) -> list:
 
 
 def sample_quality(cfg: DictConfig) -> list[Callback]:
-    """The FID/KID/IS/PRDC callback for `cfg.metrics` (inactive for models without `sample`); none if disabled."""
-    from genlab.callbacks.sample_quality import SampleQuality
-
-    metrics = cfg.metrics
-    if not metrics.feature_net:
+    """The `metrics` group's FID/KID/IS/PRDC callback (inactive for models without `sample`), given the run's cache
+    dir and seed; none when `metrics.feature_net` is null."""
+    if not cfg.metrics.feature_net:
         return []
-    return [SampleQuality(
-        feature_net=metrics.feature_net, num_samples=metrics.num_samples, every_n_epochs=metrics.every_n_epochs,
-        cache_dir=cfg.paths.cache_dir, classifier_ckpt=metrics.classifier_ckpt, inception_weights=metrics.inception_weights,
-        kid_subset_size=metrics.kid_subset_size, at_start=metrics.at_start, seed=cfg.seed, prdc_k=metrics.prdc_k,
-    )]
+    return [instantiate(cfg.metrics, cache_dir=cfg.paths.cache_dir, seed=cfg.seed, _convert_="all")]
 
 
 def build_callbacks(cfg: DictConfig) -> list[Callback]:

@@ -10,8 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
-from genlab.config.stored import STORED_GROUPS, check_stored_targets, merge_stored_config
-from genlab.config.trusted_targets import check_trusted_config
+from genlab.config.stored import check_stored_targets, check_trusted_groups, merge_stored_config
 from genlab.errors import CheckpointError, state_dict_mismatch
 from genlab.file_hash import file_sha256
 from genlab.models.lora_checkpoint import BASE_KEY
@@ -102,8 +101,7 @@ def build_module(model_config, checkpoint: dict, path):
 
 def check_stored_config(config: dict, path) -> None:
     """A checkpoint's stored groups build only trusted classes that still take the stored keys (one line if not)."""
-    for group in STORED_GROUPS:
-        check_trusted_config(config.get(group), group, path)
+    check_trusted_groups(config, path)
     if isinstance(config.get("model"), dict):
         check_stored_targets(config["model"], "model", path)
 

@@ -16,6 +16,7 @@ class PathsConfig:
 
 @dataclass
 class MetricsConfig:
+    _target_: str = "genlab.callbacks.sample_quality.SampleQuality"
     feature_net: Optional[str] = "classifier"  # classifier | inception | null (no FID/KID/IS)
     num_samples: int = 1000
     every_n_epochs: int = 1

@@ -42,8 +42,8 @@ def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str], pat
     """`cfg` with data/model/metrics taken from the checkpoint's config, except what `overrides` changed; the stored
     groups may build only trusted classes (see check_trusted_config), each checked against the current code (see
     check_stored_targets)."""
-    for group in STORED_GROUPS:
-        check_trusted_config(stored.get(group), group, path)
+    check_trusted_groups(stored, path)
+    stored = {**stored, "metrics": measurement_settings(stored["metrics"])} if "metrics" in stored else stored
     merged = cfg.copy()
     keys = overridden_keys(overrides)
     with open_dict(merged):
@@ -57,6 +57,20 @@ def merge_stored_config(stored: dict, cfg: DictConfig, overrides: list[str], pat
         if group in stored and group not in keys and OmegaConf.is_dict(merged.get(group)):
             check_stored_targets(OmegaConf.to_container(merged[group]), group, path, set(keys))
     return merged
+
+
+def check_trusted_groups(stored: Mapping, path) -> None:
+    """The stored groups build only trusted classes (see check_trusted_config); a stored metrics `_target_` is never
+    built (see measurement_settings)."""
+    for group in STORED_GROUPS:
+        config = stored.get(group)
+        check_trusted_config(measurement_settings(config) if group == "metrics" else config, group, path)
+
+
+def measurement_settings(metrics):
+    """A stored `metrics` group without its `_target_`: a checkpoint's settings are measured by the current
+    config's metrics class, never by a class the checkpoint names."""
+    return {key: value for key, value in metrics.items() if key != "_target_"} if isinstance(metrics, Mapping) else metrics
 
 
 def check_stored_targets(config: Mapping, prefix: str, path, overridden: set[str] = frozenset()) -> None:
