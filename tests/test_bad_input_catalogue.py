@@ -72,7 +72,7 @@ def config_cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     regular_file = tmp / "regular_file"
     return [
         ("train", ["model=nope"],
-         ("unknown model option 'nope'; valid options: cnn_classifier, cvae, dcgan, gpt, image_gpt, "
+         ("unknown model option 'nope'; valid options: cnn_classifier, dcgan, gpt, image_gpt, "
           "lstm_classifier, mlp_gan, rnn_lm, transformer_classifier, vae")),
         ("train", ["seed=abc"], "seed: Value 'abc' of type 'str' could not be converted to Integer"),
         ("train", ["data.batch_size=abc"], "data.batch_size must be a positive number, got 'abc'"),

@@ -7,7 +7,8 @@ import torch
 
 from conftest import FAST, read_run_info, run_dirs
 from genlab.errors import ConfigError
-from genlab.models.classifier import CNNClassifier, LSTMClassifier
+from genlab.models.cnn_classifier import CNNClassifier
+from genlab.models.lstm_classifier import LSTMClassifier
 from genlab.networks.classifiers import LeNet, RowLSTM
 
 NETWORKS = {
@@ -110,3 +111,7 @@ def test_a_trained_classifier_loads_from_its_checkpoint_and_predicts_labels(run_
     labels = classifier.predict_classes(images)
     assert labels.shape == (20,) and labels.dtype == torch.int64 and 0 <= int(labels.min()) <= int(labels.max()) < 10
     assert classifier.features(images).shape == (20, classifier.num_features)
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["genlab"]["config"]["model"]["_target_"] = "genlab.models.classifier.CNNClassifier"  # before the move
+    torch.save(checkpoint, run_dir / "checkpoints" / "old.ckpt")
+    assert torch.equal(genlab.load(run_dir / "checkpoints" / "old.ckpt").predict_classes(images), labels)

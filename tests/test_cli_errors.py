@@ -67,5 +67,5 @@ def test_help_and_config_errors_never_import_torch(args, output_dir):
 def test_help_lists_config_groups_and_their_options():
     result = subprocess.run([sys.executable, "-m", "genlab.train", "--help"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0
-    assert "model: cnn_classifier, cvae, dcgan, gpt, image_gpt, lstm_classifier, mlp_gan, rnn_lm, transformer_classifier, vae" in result.stdout
+    assert "model: cnn_classifier, dcgan, gpt, image_gpt, lstm_classifier, mlp_gan, rnn_lm, transformer_classifier, vae" in result.stdout
     assert "experiment: " in result.stdout and "dcgan_digits, dcgan_mnist" in result.stdout

@@ -123,3 +123,19 @@ def test_compose_run_gives_the_config_genlab_train_runs(run_cli):
     cfg = compose_run(overrides)
     assert OmegaConf.to_yaml(cfg) == printed.stdout
     assert (cfg.model.n_layer, cfg.model.block_size, cfg.data.path) == (3, 64, "/data/tinyshakespeare/input.txt")
+
+
+@pytest.mark.parametrize("group, package", [("model", "genlab.models"), ("data", "genlab.data")])
+def test_conf_mirrors_src_each_option_builds_the_module_of_its_name_or_presets_one(group, package):
+    """model=X builds a class of genlab.models.X; a data option without a `_target_` is a preset (its `defaults:`
+    name the option it sets up, e.g. shakespeare: text with the shared file)."""
+    import yaml
+
+    for option in options(group):
+        config = yaml.safe_load((CONF / group / f"{option}.yaml").read_text())
+        target = config.get("_target_")
+        if target is None and group == "data":
+            assert set(config["defaults"]) & set(options(group)), f"data={option} neither builds nor presets"
+            continue
+        assert target and target.rpartition(".")[0] == f"{package}.{option}", f"{group}={option} builds {target}"
+        assert (REPO / "src" / package.replace(".", "/") / f"{option}.py").is_file()

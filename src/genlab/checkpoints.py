@@ -68,11 +68,21 @@ def complete_from_base(checkpoint: dict, path) -> dict:
     return checkpoint
 
 
+MOVED_MODELS = {  # old `_target_` → where the class lives now
+    "genlab.models.classifier.CNNClassifier": "genlab.models.cnn_classifier.CNNClassifier",
+    "genlab.models.classifier.LSTMClassifier": "genlab.models.lstm_classifier.LSTMClassifier",
+}
+
+
 def genlab_metadata(checkpoint: dict, path) -> dict:
-    """The `genlab` block every genlab checkpoint carries (config, data description, version, run_id)."""
+    """The `genlab` block every genlab checkpoint carries (config, data description, version, run_id); a model class
+    that has moved since the checkpoint was written is named by its new place (MOVED_MODELS)."""
     meta = checkpoint.get("genlab") if isinstance(checkpoint, dict) else None
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{path} is not a genlab checkpoint (no 'genlab' metadata in it)")
+    model = meta["config"].get("model")
+    if isinstance(model, dict) and model.get("_target_") in MOVED_MODELS:
+        model["_target_"] = MOVED_MODELS[model["_target_"]]
     return meta
 
 

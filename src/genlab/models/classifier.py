@@ -9,7 +9,6 @@ from torchmetrics.classification import MulticlassAccuracy
 from genlab.checks import choice, integer, number, positive
 from genlab.models.lr_schedules import per_step, total_optimizer_steps, warmup_cosine
 from genlab.models.module import GenlabModule
-from genlab.networks.classifiers import LeNet, RowLSTM
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -99,46 +98,3 @@ class ClassifierModule(GenlabModule):
         finally:
             self.train(was_training)
         return torch.cat(labels) if labels else torch.empty(0, dtype=torch.long)
-
-
-class CNNClassifier(ClassifierModule):
-    """LeNet-style CNN classifier (see genlab.networks.classifiers.LeNet)."""
-
-    def __init__(
-        self,
-        image_size: int = 28,
-        channels: int = 1,
-        num_classes: int = 10,
-        width: int = 32,
-        feature_dim: int = 128,
-        dropout: float = 0.25,
-        lr: float = 2e-3,
-        weight_decay: float = 1e-4,
-        lr_schedule: str = "cosine",
-        warmup_steps: int = 0,
-    ):
-        super().__init__(num_classes=num_classes, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
-                         warmup_steps=warmup_steps)
-        self.network = LeNet(channels, image_size, num_classes, width, feature_dim, dropout)
-
-
-class LSTMClassifier(ClassifierModule):
-    """Row-by-row LSTM classifier (see genlab.networks.classifiers.RowLSTM)."""
-
-    def __init__(
-        self,
-        image_size: int = 28,
-        channels: int = 1,
-        num_classes: int = 10,
-        hidden_size: int = 128,
-        num_layers: int = 2,
-        dropout: float = 0.1,
-        bidirectional: bool = False,
-        lr: float = 2e-3,
-        weight_decay: float = 1e-4,
-        lr_schedule: str = "cosine",
-        warmup_steps: int = 0,
-    ):
-        super().__init__(num_classes=num_classes, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule,
-                         warmup_steps=warmup_steps)
-        self.network = RowLSTM(channels, image_size, num_classes, hidden_size, num_layers, dropout, bidirectional)
