@@ -88,7 +88,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
 
 
 def build_modules(cfg: DictConfig, overrides: list[str]):
-    """(datamodule, model, init_from's checkpoint or None), built without reading data or writing anything; with
+    """(datamodule, model, init_from's checkpoint or None), built before the run writes anything; with
     init_from, the model built to the checkpoint's architecture (`cfg.model` updated, so the run's checkpoints record
     it) and its tokenizer given to the data."""
     from hydra.utils import instantiate
