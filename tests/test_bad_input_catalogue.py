@@ -163,7 +163,7 @@ SIGNATURE_CASES = [
      "unknown config key 'trainer.benchmarc': Trainer has no parameter benchmarc; did you mean benchmark?"),
     (["trainer.benchmark=true"], "unknown config key 'trainer.benchmark' (add it with +trainer.benchmark=...)"),
     (["+model.foo=3"], "unknown config key 'model.foo': DCGAN has no parameter foo"),
-    (["metrics.foo=1"], "unknown config key 'metrics.foo': metrics has no key foo"),
+    (["metrics.foo=1"], "unknown config key 'metrics.foo': SampleQuality has no parameter foo"),
 ]
 
 

@@ -45,13 +45,17 @@ def as_csv_cells(row: dict) -> dict[str, str]:
 
 
 def assert_rows_describe_their_run_dirs(sweep_dir: Path, rows: list[dict]) -> list[dict]:
-    """Each row names its job's run dir and agrees with the run_info.json there; returns those run_infos."""
-    infos = [read_run_info(Path(row["run_dir"])) for row in rows]
-    for row, info in zip(rows, infos):
-        assert Path(row["run_dir"]) == sweep_dir / str(row["job_num"])
+    """Each row names its job's run dir and agrees with the run_info.json there (a job refused before its run began
+    has no run id and no run_info.json); returns the run_infos of the jobs that ran."""
+    assert [Path(row["run_dir"]) for row in rows] == [sweep_dir / str(row["job_num"]) for row in rows]
+    ran = [row for row in rows if row["run_id"] is not None]
+    for row in rows:
+        assert (Path(row["run_dir"]) / "run_info.json").exists() == (row in ran)
+    infos = [read_run_info(Path(row["run_dir"])) for row in ran]
+    for row, info in zip(ran, infos):
         assert row["run_id"] == info["run_id"] and row["overrides"] == " ".join(info["overrides"])
         assert row["status"] == info["status"]
-    assert len({row["run_id"] for row in rows}) == len(rows)
+    assert len({row["run_id"] for row in ran}) == len(ran)
     assert csv_rows(sweep_dir) == [as_csv_cells(row) for row in rows]
     return infos
 
@@ -85,13 +89,14 @@ def test_joblib_launcher_runs_two_jobs_in_separate_processes_and_both_rows_land(
 def test_a_failing_job_gets_a_failed_row_with_its_one_line_error_while_the_others_complete(output_dir):
     result = run_subprocess("train", "-m", "model.n_critic=0,1", *TINY_NO_FID)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].endswith("error: model.n_critic must be >= 1, got 0")
+    assert result.stderr.strip().splitlines()[-1].endswith("error: model.n_critic must be an integer >= 1, got 0")
     sweep_dir = sweep_dir_of(output_dir)
-    rows = read_summary(sweep_dir)
-    assert [(row["status"], row["error"]) for row in rows] == [
-        ("failed", "model.n_critic must be >= 1, got 0"), ("completed", None)]
-    assert [overrides_of(row)["model.n_critic"] for row in rows] == ["0", "1"]
-    assert_rows_describe_their_run_dirs(sweep_dir, rows)
+    rejected, completed = read_summary(sweep_dir)
+    assert [(row["status"], row["error"]) for row in (rejected, completed)] == [
+        ("failed", "model.n_critic must be an integer >= 1, got 0"), ("completed", None)]
+    assert [overrides_of(row)["model.n_critic"] for row in (rejected, completed)] == ["0", "1"]
+    assert rejected["run_id"] is None  # refused before its run began
+    assert_rows_describe_their_run_dirs(sweep_dir, [rejected, completed])
 
 
 def test_optuna_search_records_a_failed_trial_writes_the_best_completed_value_and_exits_non_zero(output_dir):
@@ -103,8 +108,9 @@ def test_optuna_search_records_a_failed_trial_writes_the_best_completed_value_an
     assert result.stderr.strip().splitlines()[-1].endswith(
         f"error: 1 of 2 trials failed (trials 0; errors in {sweep_dir / SUMMARY_CSV})")
     failed, completed = read_summary(sweep_dir)
+    assert failed["run_id"] is None  # refused before its run began
     assert_rows_describe_their_run_dirs(sweep_dir, [failed, completed])
-    assert (failed["status"], failed["error"]) == ("failed", "model.n_critic must be >= 1, got 0")
+    assert (failed["status"], failed["error"]) == ("failed", "model.n_critic must be an integer >= 1, got 0")
     assert failed["metric_value"] is None
     assert completed["status"] == "completed" and completed["optimized_metric"] == "val/fid"
     assert completed["metric_value"] == read_run_info(Path(completed["run_dir"]))["final_metrics"]["val/fid"] > 0
