@@ -110,6 +110,11 @@ def compare(capsys, *args) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def table_run_ids(out: str) -> set[str]:
+    """The first cell of each row of genlab-compare's printed table."""
+    return {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
+
+
 def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
     """Run dirs of a task, oldest first."""
     return sorted((output_dir / task_name / "runs").glob("*_*"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import compare
+from conftest import compare, table_run_ids
 from genlab.compare.cli import HTML_FILE, PNG_FILE
 from genlab.compare.comparison import build_comparison
 
@@ -35,11 +35,6 @@ def make_run(runs_dir: Path, run_id: str, seed: int, metric_rows: list[dict] | N
         writer.writerows(rows)
     return run_dir
 
-
-
-def table_run_ids(out: str) -> set[str]:
-    """The first cell of each row of the printed table."""
-    return {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
 
 
 @pytest.fixture

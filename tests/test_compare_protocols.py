@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compare
-from test_compare_hostile_runs import table_run_ids
+from conftest import compare, table_run_ids
 
 PROTOCOL = {"feature_net": "lenet-mnist-0123456789ab", "weights_sha256": "ab" * 32, "real_samples": 1000,
             "fake_samples": 1000, "reference_split": "val", "image_size": "28x28", "resize": "none"}

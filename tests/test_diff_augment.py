@@ -6,7 +6,7 @@ import torch
 from genlab.errors import ConfigError
 from genlab.models.dcgan import DCGAN
 from genlab.networks.diff_augment import DiffAugment, adjust_colour, cut_out, translate
-from test_gan_kit import fit
+from helpers.tiny_gan_data import fit
 
 
 def numbered_images(batch: int = 8, channels: int = 1, side: int = 16) -> torch.Tensor:

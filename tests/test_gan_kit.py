@@ -1,28 +1,13 @@
 """The GAN stability kit: losses, n_critic step semantics, spectral norm, EMA generator, conditioning."""
 import pytest
 import torch
-from lightning.pytorch import Trainer
-from torch.utils.data import DataLoader, TensorDataset
 
 from genlab.errors import ConfigError
 from genlab.models.dcgan import DCGAN
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.models.mlp_gan import GAN
 from genlab.networks.conditioning import sampling_labels
-
-
-def tiny_loader(count: int = 64, batch_size: int = 16) -> DataLoader:
-    generator = torch.Generator().manual_seed(0)
-    images = torch.rand(count, 1, 16, 16, generator=generator) * 2 - 1
-    labels = torch.randint(0, 10, (count,), generator=generator)
-    return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=False)
-
-
-def fit(model, max_steps: int) -> Trainer:
-    trainer = Trainer(max_steps=max_steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, limit_val_batches=0, accelerator="cpu")
-    trainer.fit(model, train_dataloaders=tiny_loader())
-    return trainer
+from helpers.tiny_gan_data import fit, tiny_loader
 
 
 @pytest.mark.parametrize("loss", ["bce", "hinge", "wgan-gp"])
