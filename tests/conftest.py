@@ -115,6 +115,11 @@ def table_run_ids(out: str) -> set[str]:
     return {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
 
 
+def eval_reports(run_dir: Path) -> set[Path]:
+    """The eval_metrics.json files genlab-eval has written into a run dir (a shared run may hold other tests')."""
+    return set(run_dir.glob("evals/*/eval_metrics.json"))
+
+
 def run_dirs(output_dir: Path, task_name: str = "dcgan_digits") -> list[Path]:
     """Run dirs of a task, oldest first."""
     return sorted((output_dir / task_name / "runs").glob("*_*"))

@@ -36,7 +36,6 @@ def make_run(runs_dir: Path, run_id: str, seed: int, metric_rows: list[dict] | N
     return run_dir
 
 
-
 @pytest.fixture
 def runs_dir(tmp_path) -> Path:
     return tmp_path / "outputs" / "toy" / "runs"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import genlab
-from conftest import is_plain
+from conftest import eval_reports, is_plain
 from genlab.errors import CheckpointError
 
 
@@ -38,10 +38,11 @@ def test_genlab_load_round_trips_weights_config_and_data_description(trained_run
 
 
 def test_eval_needs_only_ckpt_path_and_writes_test_metrics_beside_the_run(run_cli, trained_run):
+    earlier = eval_reports(trained_run)
     result = run_cli("eval", f"ckpt_path={last_ckpt(trained_run)}", "data.batch_size=50")
     assert result.exit_code == 0, result.stderr
-    (eval_dir,) = (trained_run / "evals").iterdir()
-    report = json.loads((eval_dir / "eval_metrics.json").read_text())
+    (evaluated,) = eval_reports(trained_run) - earlier
+    report = json.loads(evaluated.read_text())
     assert report["split"] == "test" and {"test/d_loss", "test/g_loss"} <= set(report["metrics"])
     assert 0 < report["metrics"]["test/d_real"] < 1
 

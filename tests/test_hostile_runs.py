@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import genlab
-from conftest import FAST, REPO, read_run_info, run_dirs
+from conftest import FAST, REPO, eval_reports, read_run_info, run_dirs
 from genlab.errors import CheckpointError
 from helpers.text_runs import TEXT, lm_args
 
@@ -93,10 +93,10 @@ def test_a_stored_metrics_target_is_never_built_the_current_metrics_class_measur
     last = run_copy / "checkpoints" / "last.ckpt"
     stored = torch.load(last, weights_only=True)["genlab"]["config"]["metrics"]
     evil = with_stored(last, last.with_name("evil.ckpt"), "metrics", {**stored, "_target_": "builtins.exec"})
-    earlier = set(run_copy.glob("evals/*/eval_metrics.json"))  # the shared run may hold other tests' evals
+    earlier = eval_reports(run_copy)
     result = run_cli("eval", f"ckpt_path={evil}")
     assert result.exit_code == 0, result.stderr
-    (evaluated,) = set(run_copy.glob("evals/*/eval_metrics.json")) - earlier
+    (evaluated,) = eval_reports(run_copy) - earlier
     assert json.loads(evaluated.read_text())["metrics"]["test/fid"] > 0
 
 
