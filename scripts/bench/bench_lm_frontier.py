@@ -89,7 +89,8 @@ def warm_up(args, output_dir: Path) -> None:
     for name in RECIPES:
         start = time.perf_counter()
         train(name, 0, WARMUP_BUDGET, args, output_dir)
-        print(f"warm-up: {name} recipe, {time.perf_counter() - start:.1f} s in all (startup, any compiling and the final validation included)", flush=True)
+        print(f"warm-up: {name} recipe, {time.perf_counter() - start:.1f} s in all (startup, any compiling and the "
+              "final validation included)", flush=True)
 
 
 def time_to_reach(points: list[tuple[float, float]], target: float) -> tuple[float, str]:
